@@ -131,6 +131,9 @@ type Store interface {
 	// drops its edges (they are found again) and returns the updated run.
 	StartExecution(ctx context.Context, runID string) (*Run, error)
 	GetRun(ctx context.Context, id string) (*Run, error)
+	// ResolveRunID turns a full id, a unique prefix (4+ characters) or "last"
+	// (the newest top-level run) into a run id.
+	ResolveRunID(ctx context.Context, ref string) (string, error)
 	// FindSubrun returns the subrun of parent with the given name, or ErrNotFound.
 	FindSubrun(ctx context.Context, parentID, name string) (*Run, error)
 	ListRuns(ctx context.Context) ([]Run, error) // newest first, with Calls counted
@@ -155,4 +158,19 @@ type Store interface {
 	Logs(ctx context.Context, runID string) ([]LogEntry, error)
 
 	Close() error
+}
+
+// RunService is what people do with recorded runs: the server implements it
+// over the Store, and the CLI's HTTP client implements it over the server's
+// API, so commands and the web UI see the same behaviour.
+type RunService interface {
+	ListRuns(ctx context.Context) ([]Run, error)
+	// ResolveRun turns a full id, a unique prefix or "last" into a run id.
+	ResolveRun(ctx context.Context, ref string) (string, error)
+	Graph(ctx context.Context, runID string) (*Graph, error)
+	GetCall(ctx context.Context, nodeID string) (*Call, error)
+	UpdateRun(ctx context.Context, runID string, u RunUpdate) error
+	EditCall(ctx context.Context, nodeID string, e CallEdit) error
+	DeleteRun(ctx context.Context, runID string) error
+	Clear(ctx context.Context) error
 }
