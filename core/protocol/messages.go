@@ -20,8 +20,11 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -205,19 +208,37 @@ type DecodeError struct {
 func (e *DecodeError) Error() string { return e.Msg }
 
 // Decode parses one line into its message type and checks required fields.
+// Its error wording is shared with the Python twin, so it names JSON fields
+// and kinds, never Go types.
 func Decode(line []byte) (Message, error) {
 	var head struct {
-		Type *string `json:"type"`
-		ID   int64   `json:"id"`
+		Type json.RawMessage `json:"type"`
+		ID   json.RawMessage `json:"id"`
 	}
 	if err := json.Unmarshal(line, &head); err != nil {
-		return nil, &DecodeError{Msg: "not a JSON object: " + shortJSONError(err)}
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, &DecodeError{Msg: "not a JSON object: " + shortJSONError(err)}
+		}
+		return nil, &DecodeError{Msg: "not a JSON object"}
 	}
-	if head.Type == nil {
-		return nil, &DecodeError{ID: head.ID, Msg: `missing field "type"`}
+	// null unmarshals into a struct without complaint.
+	if trimmed := bytes.TrimLeft(line, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, &DecodeError{Msg: "not a JSON object"}
+	}
+	// An id of the wrong type is reported by the message's own decoding;
+	// here it only decides what the error echoes.
+	var id int64
+	_ = json.Unmarshal(head.ID, &id)
+	if len(head.Type) == 0 || string(head.Type) == "null" {
+		return nil, &DecodeError{ID: id, Msg: `missing field "type"`}
+	}
+	var typ string
+	if err := json.Unmarshal(head.Type, &typ); err != nil {
+		return nil, &DecodeError{ID: id, Msg: `field "type" must be a string`}
 	}
 	var m Message
-	switch *head.Type {
+	switch typ {
 	case THello:
 		m = &Hello{}
 	case TSession:
@@ -245,15 +266,47 @@ func Decode(line []byte) (Message, error) {
 	case TError:
 		m = &Error{}
 	default:
-		return nil, &DecodeError{ID: head.ID, Msg: fmt.Sprintf("unknown message type %q", *head.Type)}
+		return nil, &DecodeError{ID: id, Msg: fmt.Sprintf("unknown message type %q", typ)}
 	}
 	if err := json.Unmarshal(line, m); err != nil {
-		return nil, &DecodeError{ID: head.ID, Msg: fmt.Sprintf("%s: %s", *head.Type, shortJSONError(err))}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field, _, _ := strings.Cut(te.Field, ".")
+			return nil, &DecodeError{ID: id, Msg: fmt.Sprintf("%s: field %q must be %s", typ, field, fieldKind(m, field))}
+		}
+		return nil, &DecodeError{ID: id, Msg: fmt.Sprintf("%s: %s", typ, shortJSONError(err))}
 	}
 	if missing := missingFields(m); len(missing) > 0 {
-		return nil, &DecodeError{ID: head.ID, Msg: fmt.Sprintf("%s: missing field %s", *head.Type, strings.Join(missing, ", "))}
+		return nil, &DecodeError{ID: id, Msg: fmt.Sprintf("%s: missing field %s", typ, strings.Join(missing, ", "))}
 	}
 	return m, nil
+}
+
+// fieldKind names what a message's JSON field holds, in the words the
+// Python twin uses.
+func fieldKind(m Message, field string) string {
+	t := reflect.TypeOf(m).Elem()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != field {
+			continue
+		}
+		switch f.Type.String() {
+		case "string":
+			return "a string"
+		case "int", "int64":
+			return "an integer"
+		case "float64":
+			return "a number"
+		case "bool", "*bool":
+			return "a boolean"
+		case "[]string":
+			return "a list of strings"
+		case "map[string]string":
+			return "an object of strings"
+		}
+	}
+	return "of another type"
 }
 
 // missingFields lists required fields that are empty. Kept as one table so
@@ -306,7 +359,7 @@ func shortJSONError(err error) string {
 	return strings.TrimPrefix(s, "json: ")
 }
 
-// Encode marshals m with its type field set.
+// Encode marshals m with its type field set, without a trailing newline.
 func Encode(m Message) ([]byte, error) {
 	switch m := m.(type) {
 	case *Hello:
@@ -338,5 +391,13 @@ func Encode(m Message) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("protocol: encode %T: pass a pointer to a message", m)
 	}
-	return json.Marshal(m)
+	// json.Marshal would rewrite <, > and & as \u escapes, also inside raw
+	// request and response JSON; keep those bytes as the runner sent them.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
