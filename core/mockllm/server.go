@@ -204,6 +204,10 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 func decodeRequest(r *http.Request, v any) (string, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", &apiError{status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("The request body exceeds %d bytes.", maxBody), Type: "invalid_request_error"}
+		}
 		return "", invalid("", "Could not read the request body: %v", err)
 	}
 	var canon map[string]any
