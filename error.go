@@ -7,12 +7,13 @@ import (
 
 // Error codes users and clients can act on.
 const (
-	ECONFLICT = "conflict"  // the action conflicts with the current state
-	EINTERNAL = "internal"  // a bug or an unexpected failure
-	EINVALID  = "invalid"   // bad input: the message names the field and the fix
-	ENOTFOUND = "not_found" // no such run, node or file
-	EUNAUTH   = "unauthorized"
-	EUNAVAIL  = "unavailable" // a process or service aco needs is not reachable
+	ECONFLICT  = "conflict"  // the action conflicts with the current state
+	EINTERNAL  = "internal"  // a bug or an unexpected failure
+	EINVALID   = "invalid"   // bad input: the message names the field and the fix
+	ENOTFOUND  = "not_found" // no such run, node or file
+	EUNAUTH    = "unauthorized"
+	EFORBIDDEN = "forbidden"   // a request from where it may not come
+	EUNAVAIL   = "unavailable" // a process or service aco needs is not reachable
 )
 
 // Error is the one error type users see. Message says what went wrong and,

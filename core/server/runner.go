@@ -1,0 +1,467 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/aco-dev/aco"
+	"github.com/aco-dev/aco/core/graph"
+	"github.com/aco-dev/aco/core/protocol"
+	"github.com/aco-dev/aco/core/protocol/jsonl"
+	"github.com/aco-dev/aco/core/redact"
+)
+
+// runnerConn is one Python runner's connection. Its messages are handled in
+// order by one goroutine, so the state below needs no lock except what other
+// goroutines read (top).
+type runnerConn struct {
+	s   *Server
+	nc  net.Conn
+	r   *jsonl.Reader
+	w   *jsonl.Writer
+	ctx context.Context
+
+	mu  sync.Mutex
+	top *runState // set by hello
+
+	runs         map[string]*runState // the top run and its subruns
+	family       graph.ContentIndex   // outputs of the whole family, for content edges
+	deregistered bool
+}
+
+// runState counts what the server must number within one execution of a run.
+type runState struct {
+	run        *aco.Run
+	seq        int
+	occurrence map[string]int // input hash → calls seen
+	names      map[string]int // subrun name → times started
+	pending    map[string]int // node id → occurrence, from cache_get to add_node
+	open       bool           // a subrun not ended yet
+}
+
+func newRunState(r *aco.Run) *runState {
+	return &runState{
+		run:        r,
+		occurrence: map[string]int{},
+		names:      map[string]int{},
+		pending:    map[string]int{},
+		open:       true,
+	}
+}
+
+func newRunnerConn(s *Server, nc net.Conn) *runnerConn {
+	return &runnerConn{
+		s:    s,
+		nc:   nc,
+		r:    jsonl.NewReader(nc, s.opts.MaxLine),
+		w:    jsonl.NewWriter(nc),
+		ctx:  s.ctx,
+		runs: map[string]*runState{},
+	}
+}
+
+func (c *runnerConn) topRunID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.top == nil {
+		return ""
+	}
+	return c.top.run.ID
+}
+
+func (c *runnerConn) serve() {
+	defer c.nc.Close()
+	defer c.finish()
+	log := c.s.log.With("remote", c.nc.RemoteAddr().String())
+	for {
+		line, err := c.r.ReadLine()
+		if errors.Is(err, jsonl.ErrLineTooLong) {
+			log.Warn("runner sent an oversized line", "max_bytes", c.s.opts.MaxLine)
+			c.reply(&protocol.Error{Code: aco.EINVALID, Message: fmt.Sprintf("line longer than %d bytes: dropped", c.s.opts.MaxLine)})
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && c.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				log.Info("runner connection ended", "err", err)
+			}
+			return
+		}
+		msg, err := protocol.Decode(line)
+		if err != nil {
+			var de *protocol.DecodeError
+			id := int64(0)
+			if errors.As(err, &de) {
+				id = de.ID
+			}
+			log.Warn("bad runner message", "err", err)
+			c.reply(&protocol.Error{ID: id, Code: aco.EINVALID, Message: err.Error()})
+			continue
+		}
+		if err := c.handle(msg); err != nil {
+			log.Warn("runner message failed", "type", msg.MessageType(), "err", err)
+			c.reply(&protocol.Error{ID: requestID(msg), Code: aco.ErrorCode(err), Message: aco.ErrorMessage(err)})
+		}
+	}
+}
+
+func requestID(m protocol.Message) int64 {
+	switch m := m.(type) {
+	case *protocol.SubrunStart:
+		return m.ID
+	case *protocol.CacheGet:
+		return m.ID
+	}
+	return 0
+}
+
+func (c *runnerConn) reply(m protocol.Message) {
+	b, err := protocol.Encode(m)
+	if err == nil {
+		err = c.w.WriteLine(b)
+	}
+	if err != nil && c.ctx.Err() == nil {
+		c.s.log.Debug("cannot write to runner", "err", err)
+	}
+}
+
+// shutdown tells the runner the server is going away and closes the
+// connection; the program goes on without recording.
+func (c *runnerConn) shutdown(reason string) {
+	c.reply(&protocol.Shutdown{Reason: reason})
+	c.nc.Close()
+}
+
+// restart asks the runner's program to stop because its run is rerun.
+func (c *runnerConn) restart() { c.reply(&protocol.Restart{}) }
+
+func (c *runnerConn) handle(m protocol.Message) error {
+	if hello, ok := m.(*protocol.Hello); ok {
+		return c.hello(hello)
+	}
+	if c.top == nil {
+		return aco.Errorf(aco.EINVALID, "%s before hello: a connection must start with hello", m.MessageType())
+	}
+	switch m := m.(type) {
+	case *protocol.SubrunStart:
+		return c.subrunStart(m)
+	case *protocol.SubrunEnd:
+		st, err := c.run(m.RunID)
+		if err != nil {
+			return err
+		}
+		st.open = false
+		return c.s.store.FinishRun(c.ctx, m.RunID, runStatus(m.Status), nil)
+	case *protocol.CacheGet:
+		return c.cacheGet(m)
+	case *protocol.AddNode:
+		return c.addNode(m)
+	case *protocol.Log:
+		if _, err := c.run(m.RunID); err != nil {
+			return err
+		}
+		return c.s.store.AddLog(c.ctx, aco.LogEntry{RunID: m.RunID, Entry: m.Entry, Success: m.Success, Time: c.s.opts.Now()})
+	case *protocol.Deregister:
+		if _, err := c.run(m.RunID); err != nil {
+			return err
+		}
+		code := m.ExitCode
+		c.deregistered = true
+		return c.s.store.FinishRun(c.ctx, m.RunID, runStatus(m.Status), &code)
+	}
+	return aco.Errorf(aco.EINVALID, "%s is not a message runners send", m.MessageType())
+}
+
+func runStatus(s string) aco.RunStatus {
+	if s == string(aco.RunFinished) {
+		return aco.RunFinished
+	}
+	return aco.RunCrashed
+}
+
+func (c *runnerConn) run(id string) (*runState, error) {
+	st := c.runs[id]
+	if st == nil {
+		return nil, aco.Errorf(aco.EINVALID, "run %q was not started on this connection", id)
+	}
+	return st, nil
+}
+
+func (c *runnerConn) hello(m *protocol.Hello) error {
+	if c.top != nil {
+		return aco.Errorf(aco.EINVALID, "second hello on one connection")
+	}
+	if m.Protocol != protocol.Version {
+		return aco.Errorf(aco.EINVALID, "runner speaks protocol %d, this server speaks %d: use the aco-launch of the same aco version as `aco server`", m.Protocol, protocol.Version)
+	}
+	var r *aco.Run
+	if m.RunID != "" {
+		got, err := c.s.store.StartExecution(c.ctx, m.RunID)
+		switch {
+		case err == nil:
+			r = got
+		case !errors.Is(err, aco.ErrNotFound):
+			return err
+		}
+	}
+	if r == nil {
+		now := c.s.opts.Now()
+		r = &aco.Run{
+			ID:          newID(8),
+			Name:        m.Name,
+			Cwd:         m.Cwd,
+			Argv:        m.Argv,
+			Interpreter: m.Interpreter,
+			Env:         redact.Env(m.Env),
+			Status:      aco.RunRunning,
+			Execution:   1,
+			CreatedAt:   now,
+			UpdatedAt:   now,
+		}
+		if err := c.s.store.CreateRun(c.ctx, r); err != nil {
+			return err
+		}
+	}
+	st := newRunState(r)
+	c.mu.Lock()
+	c.top = st
+	c.mu.Unlock()
+	c.runs[r.ID] = st
+	c.reply(&protocol.Session{RunID: r.ID, Execution: r.Execution})
+	return nil
+}
+
+func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
+	parent, err := c.run(m.Parent)
+	if err != nil {
+		return err
+	}
+	// A name used twice in one execution gets a number, in the order the
+	// subruns start, so reruns find the same subrun again.
+	parent.names[m.Name]++
+	name := m.Name
+	if n := parent.names[m.Name]; n > 1 {
+		name = fmt.Sprintf("%s #%d", m.Name, n)
+	}
+	r, err := c.s.store.FindSubrun(c.ctx, m.Parent, name)
+	switch {
+	case err == nil:
+		if r, err = c.s.store.StartExecution(c.ctx, r.ID); err != nil {
+			return err
+		}
+	case errors.Is(err, aco.ErrNotFound):
+		now := c.s.opts.Now()
+		r = &aco.Run{
+			ID:          newID(8),
+			ParentID:    m.Parent,
+			Name:        name,
+			Cwd:         parent.run.Cwd,
+			Interpreter: parent.run.Interpreter,
+			Status:      aco.RunRunning,
+			Execution:   1,
+			CreatedAt:   now,
+			UpdatedAt:   now,
+		}
+		if err := c.s.store.CreateRun(c.ctx, r); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	c.runs[r.ID] = newRunState(r)
+	c.reply(&protocol.Subrun{ID: m.ID, RunID: r.ID})
+	return nil
+}
+
+func (c *runnerConn) cacheGet(m *protocol.CacheGet) error {
+	st, err := c.run(m.RunID)
+	if err != nil {
+		return err
+	}
+	occ := st.occurrence[m.InputHash]
+	st.occurrence[m.InputHash]++
+	res := &protocol.CacheResult{ID: m.ID}
+	call, err := c.s.store.FindCall(c.ctx, m.RunID, m.InputHash, occ)
+	switch {
+	case errors.Is(err, aco.ErrNotFound):
+		res.NodeID = newID(6)
+	case err != nil:
+		return err
+	default:
+		res.NodeID = call.NodeID
+		switch {
+		case !isNull(call.OutputOverwrite):
+			res.Hit = true
+			res.Output = applyOutputOverwrite(call.Output, call.OutputOverwrite)
+		case !isNull(call.Output):
+			res.Hit = true
+			res.Output = call.Output
+		}
+		if !res.Hit && !isNull(call.InputOverwrite) {
+			res.InputOverwrite = call.InputOverwrite
+		}
+	}
+	st.pending[res.NodeID] = occ
+	c.reply(res)
+	return nil
+}
+
+// applyOutputOverwrite gives the runner what to return for an edited output.
+// A text overwrite ({"text": …}) travels with the recorded output, so the
+// shim can set the text into the SDK's own response type; a full overwrite
+// ({"type","data"}) replaces the output.
+func applyOutputOverwrite(recorded, overwrite json.RawMessage) json.RawMessage {
+	var ow map[string]json.RawMessage
+	if err := json.Unmarshal(overwrite, &ow); err != nil {
+		return overwrite
+	}
+	text, ok := ow["text"]
+	if !ok || isNull(recorded) {
+		return overwrite
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(recorded, &out); err != nil {
+		return overwrite
+	}
+	out["text"] = text
+	b, err := json.Marshal(out)
+	if err != nil {
+		return overwrite
+	}
+	return b
+}
+
+func (c *runnerConn) addNode(m *protocol.AddNode) error {
+	st, err := c.run(m.RunID)
+	if err != nil {
+		return err
+	}
+	occ, ok := st.pending[m.NodeID]
+	if ok {
+		delete(st.pending, m.NodeID)
+	} else {
+		// A node recorded without a look-up first (e.g. a tool call that is
+		// never served from the cache) still counts for its hash.
+		occ = st.occurrence[m.InputHash]
+		st.occurrence[m.InputHash]++
+	}
+	prev, err := c.s.store.GetCall(c.ctx, m.NodeID)
+	if err != nil && !errors.Is(err, aco.ErrNotFound) {
+		return err
+	}
+	call := &aco.Call{
+		RunID:      m.RunID,
+		NodeID:     m.NodeID,
+		Seq:        st.seq,
+		API:        m.API,
+		Kind:       m.Kind,
+		Model:      m.Model,
+		Input:      m.Input,
+		InputHash:  m.InputHash,
+		Occurrence: occ,
+		Output:     m.Output,
+		InputText:  m.InputText,
+		OutputText: m.OutputText,
+		Location:   m.Location,
+		StartedAt:  unixTime(m.StartedAt),
+		DurationMS: m.DurationMS,
+		Stream:     m.Stream,
+		Execution:  st.run.Execution,
+		Origin:     aco.OriginNew,
+	}
+	st.seq++
+	if call.Kind == "" {
+		call.Kind = "llm"
+	}
+	switch {
+	case m.Edited:
+		call.Origin = aco.OriginEdited
+	case m.Cached:
+		call.Origin = aco.OriginCache
+	}
+	if prev != nil {
+		call.InputOverwrite = prev.InputOverwrite
+		call.OutputOverwrite = prev.OutputOverwrite
+		call.PrevOutput = prev.PrevOutput
+		if m.Cached {
+			// The runner returned the recorded output (or its overwrite);
+			// keep the recording itself, so an overwrite can be reverted.
+			call.Output = prev.Output
+			call.Input = prev.Input
+		} else if !isNull(prev.Output) && !jsonEqual(prev.Output, m.Output) {
+			call.PrevOutput = prev.Output
+		}
+	}
+	if err := c.s.store.PutCall(c.ctx, call); err != nil {
+		return err
+	}
+
+	var edges []aco.Edge
+	fromTaint := map[string]bool{}
+	for _, src := range m.Origins {
+		if src == m.NodeID || fromTaint[src] {
+			continue
+		}
+		fromTaint[src] = true
+		edges = append(edges, aco.Edge{RunID: m.RunID, Source: src, Target: m.NodeID, Via: aco.ViaTaint})
+	}
+	for _, src := range c.family.Sources(m.InputText, m.NodeID) {
+		if !fromTaint[src] {
+			edges = append(edges, aco.Edge{RunID: m.RunID, Source: src, Target: m.NodeID, Via: aco.ViaContent})
+		}
+	}
+	c.family.Add(m.NodeID, m.OutputText)
+	if len(edges) > 0 {
+		return c.s.store.AddEdges(c.ctx, edges)
+	}
+	return nil
+}
+
+// finish marks what the runner left open as crashed: a program killed, or a
+// connection lost, never sent its deregister.
+func (c *runnerConn) finish() {
+	if c.top == nil || c.deregistered {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for id, st := range c.runs {
+		if st == c.top || st.open {
+			if err := c.s.store.FinishRun(ctx, id, aco.RunCrashed, nil); err != nil {
+				c.s.log.Error("cannot mark run crashed", "run", id, "err", err)
+			}
+		}
+	}
+}
+
+func unixTime(sec float64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(sec * 1e6))
+}
+
+func isNull(b json.RawMessage) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) == 0 || bytes.Equal(b, []byte("null"))
+}
+
+// jsonEqual compares two JSON documents by value.
+func jsonEqual(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return bytes.Equal(xb, yb)
+}
