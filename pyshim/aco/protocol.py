@@ -1,0 +1,220 @@
+"""Messages between the runner and the aco server: one JSON object per line.
+
+This is the twin of core/protocol/messages.go. The field tables and error
+wording below mirror it line for line, and both test suites read
+core/protocol/testdata/vectors.json, so a line means the same on both sides.
+Framing (reading lines off the socket) is the caller's; nothing here touches
+a socket. Standard library only: this runs inside the user's environment.
+"""
+
+import json
+import math
+
+PROTOCOL_VERSION = 1
+
+HELLO = "hello"
+SESSION = "session"
+SUBRUN_START = "subrun_start"
+SUBRUN = "subrun"
+SUBRUN_END = "subrun_end"
+CACHE_GET = "cache_get"
+CACHE_RESULT = "cache_result"
+ADD_NODE = "add_node"
+LOG = "log"
+DEREGISTER = "deregister"
+RESTART = "restart"
+SHUTDOWN = "shutdown"
+ERROR = "error"
+
+# Field kinds, named by the words both twins put in error messages.
+_STR = "a string"
+_INT = "an integer"
+_NUM = "a number"
+_BOOL = "a boolean"
+_STR_LIST = "a list of strings"
+_STR_MAP = "an object of strings"
+_RAW = None  # any JSON: SDK requests and responses pass through untouched
+
+# The JSON fields of each message type besides "type" (the Go structs).
+_FIELDS = {
+    HELLO: {
+        "protocol": _INT,
+        "run_id": _STR,
+        "name": _STR,
+        "cwd": _STR,
+        "argv": _STR_LIST,
+        "interpreter": _STR,
+        "env": _STR_MAP,
+        "project_root": _STR,
+        "pid": _INT,
+    },
+    SESSION: {"run_id": _STR, "execution": _INT},
+    SUBRUN_START: {"id": _INT, "parent": _STR, "name": _STR},
+    SUBRUN: {"id": _INT, "run_id": _STR},
+    SUBRUN_END: {"run_id": _STR, "status": _STR},
+    CACHE_GET: {"id": _INT, "run_id": _STR, "api": _STR, "input_hash": _STR},
+    CACHE_RESULT: {
+        "id": _INT,
+        "node_id": _STR,
+        "hit": _BOOL,
+        "output": _RAW,
+        "input_overwrite": _RAW,
+    },
+    ADD_NODE: {
+        "run_id": _STR,
+        "node_id": _STR,
+        "api": _STR,
+        "kind": _STR,
+        "model": _STR,
+        "input": _RAW,
+        "input_hash": _STR,
+        "output": _RAW,
+        "input_text": _STR,
+        "output_text": _STR,
+        "location": _STR,
+        "started_at": _NUM,
+        "duration_ms": _NUM,
+        "stream": _BOOL,
+        "cached": _BOOL,
+        "edited": _BOOL,
+        "origins": _STR_LIST,
+    },
+    LOG: {"run_id": _STR, "entry": _STR, "success": _BOOL},
+    DEREGISTER: {"run_id": _STR, "status": _STR, "exit_code": _INT},
+    RESTART: {},
+    SHUTDOWN: {"reason": _STR},
+    ERROR: {"id": _INT, "code": _STR, "message": _STR},
+}
+
+# Required fields, in the order missingFields in messages.go names them. A
+# field is missing when absent, null, "" or 0, as Go's zero values are.
+_REQUIRED = {
+    HELLO: ("protocol",),
+    SESSION: ("run_id",),
+    SUBRUN_START: ("id", "parent", "name"),
+    SUBRUN: ("run_id",),
+    SUBRUN_END: ("run_id", "status"),
+    CACHE_GET: ("id", "run_id", "api", "input_hash"),
+    CACHE_RESULT: ("node_id",),
+    ADD_NODE: ("run_id", "node_id", "api"),
+    LOG: ("run_id",),
+    DEREGISTER: ("run_id", "status"),
+    RESTART: (),
+    SHUTDOWN: (),
+    ERROR: ("code",),
+}
+
+MESSAGE_TYPES = frozenset(_FIELDS)
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+
+class ProtocolError(ValueError):
+    """A line that is not a valid message. id is the request id the line
+    carried (0 when none), so an error answer can echo it."""
+
+    def __init__(self, message, id=0):
+        super().__init__(message)
+        self.message = message
+        self.id = id
+
+
+def _is_int(v):
+    # bool is an int in Python but not in JSON.
+    return type(v) is int and _INT64_MIN <= v <= _INT64_MAX
+
+
+def _is_num(v):
+    if type(v) is float:
+        return math.isfinite(v)
+    if type(v) is int:
+        try:
+            return math.isfinite(float(v))
+        except OverflowError:
+            return False
+    return False
+
+
+def _is_str_list(v):
+    return type(v) is list and all(x is None or type(x) is str for x in v)
+
+
+def _is_str_map(v):
+    return type(v) is dict and all(x is None or type(x) is str for x in v.values())
+
+
+_CHECKS = {
+    _STR: lambda v: type(v) is str,
+    _INT: _is_int,
+    _NUM: _is_num,
+    _BOOL: lambda v: type(v) is bool,
+    _STR_LIST: _is_str_list,
+    _STR_MAP: _is_str_map,
+}
+
+
+def _not_json(name):
+    # json accepts NaN and Infinity; JSON (and the Go side) does not.
+    raise ValueError("%s is not valid JSON" % name)
+
+
+_decoder = json.JSONDecoder(parse_constant=_not_json)
+
+
+def _quote(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+def encode(msg):
+    """One message as a line: compact UTF-8 JSON and a newline.
+
+    Raises ValueError for a message without a type or with a NaN or infinite
+    number, TypeError for values JSON cannot hold."""
+    t = msg.get("type") if isinstance(msg, dict) else None
+    if type(t) is not str or not t:
+        raise ValueError('protocol: a message needs a "type" string, got %r' % (msg,))
+    text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (from surrogateescape'd bytes, say) has no UTF-8
+        # form; as a \u escape it is still valid JSON.
+        data = json.dumps(msg, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+    return data + b"\n"
+
+
+def decode(line):
+    """The message dict a line holds (bytes or str; a trailing newline is
+    fine). Raises ProtocolError when the line is not a valid message."""
+    if isinstance(line, (bytes, bytearray, memoryview)):
+        # Invalid UTF-8 becomes U+FFFD, as Go's decoder does.
+        line = bytes(line).decode("utf-8", "replace")
+    try:
+        obj = _decoder.decode(line)
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError("not a JSON object: %s" % e) from None
+    if type(obj) is not dict:
+        raise ProtocolError("not a JSON object")
+    rid = obj.get("id")
+    if not _is_int(rid):
+        rid = 0
+    t = obj.get("type")
+    if t is None:
+        raise ProtocolError('missing field "type"', rid)
+    if type(t) is not str:
+        raise ProtocolError('field "type" must be a string', rid)
+    fields = _FIELDS.get(t)
+    if fields is None:
+        raise ProtocolError("unknown message type %s" % _quote(t), rid)
+    # The first field of the wrong kind in line order, as Go reports it.
+    for name, value in obj.items():
+        kind = fields.get(name)
+        if kind is None or value is None:
+            continue
+        if not _CHECKS[kind](value):
+            raise ProtocolError('%s: field "%s" must be %s' % (t, name, kind), rid)
+    missing = [n for n in _REQUIRED[t] if not obj.get(n)]
+    if missing:
+        raise ProtocolError("%s: missing field %s" % (t, ", ".join('"%s"' % n for n in missing)), rid)
+    return obj
