@@ -1,0 +1,269 @@
+"""The process's one connection to the aco server.
+
+The runner opens it with start() before the program runs; everything else
+reaches it through get(), which answers None whenever recording is off (aco
+disabled, server unreachable, connection lost, or a forked child that must not
+share its parent's socket). Callers treat None as "run plainly".
+
+Requests carry a fresh integer id; one reader thread routes each answer to the
+caller waiting for that id, so threads and asyncio tasks can share the
+connection. Calls from a coroutine block the event loop for one local round
+trip, which keeps the API synchronous and is short next to an LLM call.
+"""
+
+import _thread
+import os
+import threading
+
+from aco import _log
+
+ANSWER_TIMEOUT = 30.0
+
+_client = None
+
+
+class ClientError(Exception):
+    """A request failed: the server answered with an error, the answer did not
+    come in time, or the connection is gone."""
+
+
+def get():
+    """The process's client, or None when nothing is to be recorded."""
+    c = _client
+    if c is None or not c.usable():
+        return None
+    return c
+
+
+def start(addr, hello, connect_timeout=1.0, answer_timeout=5.0):
+    """Connect to addr ("host:port"), send hello, wait for the session, and make
+    the client the process's. Raises ClientError saying why it could not."""
+    global _client
+    import socket
+
+    try:
+        from aco import protocol
+    except Exception as e:
+        raise ClientError("the shim's protocol module does not load (%s)" % e) from e
+    host, _, port = addr.rpartition(":")
+    try:
+        port = int(port)
+    except ValueError:
+        raise ClientError("bad server address %r" % addr) from None
+    try:
+        sock = socket.create_connection((host, port), timeout=connect_timeout)
+    except OSError as e:
+        raise ClientError("cannot reach the aco server at %s (%s)" % (addr, e.strerror or e)) from e
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(answer_timeout)
+        sock.sendall(protocol.encode(hello))
+        reader = sock.makefile("rb")
+        line = reader.readline()
+        if not line:
+            raise ClientError("the aco server at %s closed the connection before the session began" % addr)
+        answer = protocol.decode(line)
+        if answer.get("type") == "error":
+            raise ClientError("the aco server refused the session: %s" % answer.get("message"))
+        if answer.get("type") != "session" or not answer.get("run_id"):
+            raise ClientError("the aco server answered hello with %r" % answer.get("type"))
+        sock.settimeout(None)
+        _limit_send_time(sock, socket)
+    except ClientError:
+        sock.close()
+        raise
+    except Exception as e:
+        sock.close()
+        raise ClientError("no session from the aco server at %s (%s)" % (addr, e)) from e
+    c = Client(sock, reader, protocol, answer["run_id"], answer.get("execution", 0))
+    c._start_reader()
+    _client = c
+    return c
+
+
+def _limit_send_time(sock, socket):
+    # The reader needs a blocking socket, but a wedged server must not hang
+    # the program in sendall forever: a kernel send timeout turns that into an
+    # error, which disables recording.
+    try:
+        import struct
+
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 10, 0))
+    except Exception:
+        _log.log("cannot set a send timeout", exc_info=True)
+
+
+class _Waiter:
+    __slots__ = ("done", "answer", "error")
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.answer = None
+        self.error = None
+
+
+class Client:
+    """One connection. Build it with start()."""
+
+    def __init__(self, sock, reader, protocol, run_id, execution):
+        self.run_id = run_id
+        self.execution = execution
+        self._sock = sock
+        self._reader = reader
+        self._protocol = protocol
+        self._pid = os.getpid()
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending, _next_id, _dead
+        self._pending = {}
+        self._next_id = 0
+        self._dead = None  # why the client stopped, once it has
+        self._closing = False
+        self._reader_done = threading.Event()
+
+    def usable(self):
+        return self._dead is None and os.getpid() == self._pid
+
+    def request(self, msg, timeout=ANSWER_TIMEOUT):
+        """Send msg with a fresh id and return the answer carrying that id.
+        Raises ClientError for an error answer, a timeout or a lost connection."""
+        if not self.usable():
+            raise ClientError(self._dead or "the connection belongs to the parent process")
+        w = _Waiter()
+        with self._lock:
+            self._next_id += 1
+            rid = self._next_id
+            self._pending[rid] = w
+        try:
+            self._write(dict(msg, id=rid))
+            if not w.done.wait(timeout):
+                raise ClientError("no answer to %s within %gs" % (msg.get("type"), timeout))
+        finally:
+            with self._lock:
+                self._pending.pop(rid, None)
+        if w.error is not None:
+            raise ClientError(w.error)
+        return w.answer
+
+    def send(self, msg):
+        """Send msg without waiting; never raises."""
+        if not self.usable():
+            return
+        try:
+            self._write(msg)
+        except Exception:
+            _log.log("send %s failed" % msg.get("type"), exc_info=True)
+
+    def close(self, final=None, wait=2.0):
+        """Send final (the deregister), half-close, and wait up to `wait`
+        seconds for the server to close its side, so the server has taken
+        the last message in before the process exits."""
+        if not self.usable():
+            return
+        self._closing = True
+        try:
+            if final is not None:
+                self._write(final)
+            import socket
+
+            self._sock.shutdown(socket.SHUT_WR)
+        except Exception:
+            _log.log("closing the connection failed", exc_info=True)
+            return
+        self._reader_done.wait(wait)
+
+    def _write(self, msg):
+        try:
+            data = self._protocol.encode(msg)
+        except Exception as e:
+            raise ClientError("cannot encode %s: %s" % (msg.get("type"), e)) from e
+        try:
+            with self._send_lock:
+                self._sock.sendall(data)
+        except OSError as e:
+            self._stop("the connection broke (%s)" % (e.strerror or e))
+            raise ClientError(self._dead) from e
+
+    def _start_reader(self):
+        # A bare _thread rather than threading.Thread keeps the reader out of
+        # threading.enumerate()/active_count(), which programs may inspect,
+        # and python never waits for it at exit (it is not the program's).
+        _thread.start_new_thread(self._read_loop, ())
+
+    def _read_loop(self):
+        reason = "the server closed the connection"
+        try:
+            while True:
+                line = self._reader.readline()
+                if not line:
+                    break
+                try:
+                    msg = self._protocol.decode(line)
+                except Exception as e:
+                    _log.log("ignoring a line from the server: %s" % e)
+                    continue
+                self._dispatch(msg)
+        except Exception as e:
+            reason = "the connection broke (%s)" % (getattr(e, "strerror", None) or e)
+        finally:
+            self._reader_done.set()
+            self._stop(reason, quiet=self._closing)
+
+    def _dispatch(self, msg):
+        kind = msg.get("type")
+        rid = msg.get("id")
+        if rid:
+            with self._lock:
+                w = self._pending.get(rid)
+            if w is None:
+                _log.log("answer %s to id %r that nobody waits for" % (kind, rid))
+                return
+            if kind == "error":
+                w.error = "the aco server: %s (%s)" % (msg.get("message"), msg.get("code"))
+            else:
+                w.answer = msg
+            w.done.set()
+        elif kind == "restart":
+            _log.log("restart: interrupting the program")
+            _interrupt_main()
+        elif kind == "shutdown":
+            self._stop("the aco server is shutting down: %s" % msg.get("reason", ""))
+        elif kind == "error":
+            _log.log("server error: %s (%s)" % (msg.get("message"), msg.get("code")))
+        else:
+            _log.log("ignoring unprompted %r from the server" % kind)
+
+    def _stop(self, reason, quiet=False):
+        with self._lock:
+            if self._dead is not None:
+                return
+            self._dead = reason
+            waiting = list(self._pending.values())
+            self._pending.clear()
+        for w in waiting:
+            w.error = reason
+            w.done.set()
+        if os.getpid() != self._pid:
+            return
+        if not quiet:
+            _log.warn_once(
+                "%s; the program goes on without recording (details: %s)" % (reason, _log.log_path()),
+                key="connection lost",
+            )
+        try:
+            import socket
+
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except Exception:
+            pass
+
+
+def _interrupt_main():
+    # A real SIGINT aimed at the main thread does what Ctrl-C does: it runs the
+    # program's own SIGINT handler and wakes a main thread blocked in a system
+    # call, which _thread.interrupt_main alone would not.
+    try:
+        import signal
+
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    except Exception:
+        _thread.interrupt_main()

@@ -1,0 +1,371 @@
+"""Run the program as ``python SCRIPT`` or ``python -m MODULE`` would, while
+aco records it.
+
+We are started as ``python -m aco.runner ...``, so by the time main() runs,
+python has set things up for running aco.runner: sys.argv, sys.path[0], the
+__main__ namespace (which aco/runner/__main__.py executes in) and
+sys.orig_argv. main() rewrites each of them to what python would have made for
+the program, connects to the server, and then runs the program the way
+CPython's own startup code does (Modules/main.c, Python/pythonrun.c), so that
+output, tracebacks, exit codes and the SIGINT death on Ctrl-C come out the same.
+
+The outcome goes to the server from an atexit handler registered before the
+program runs: atexit handlers run last-registered first, after python has
+joined the program's non-daemon threads, so ours runs after all of the
+program's own exit work.
+"""
+
+import atexit
+import builtins
+import os
+import sys
+
+from aco import _log
+
+_PASSED_ENV = ("ACO_RUNNER_ADDR", "ACO_RUNNER_ORIG_PYTHONPATH", "ACO_RUNNER_ARGV", "ACO_RUN_ID", "ACO_RUN_NAME")
+
+# How the program ended, for the deregister: (status, exit code).
+_outcome = ("finished", 0)
+
+
+def main():
+    args = sys.argv[1:]
+    passed = _take_environment()
+    _restore_orig_argv()
+    if not args or (args[0] == "-m" and len(args) < 2):
+        sys.stderr.write("usage: python -m aco.runner (SCRIPT | -m MODULE) [ARGS...]\n")
+        raise SystemExit(2)
+    if args[0] == "-m":
+        target = _Module(args[1], args[2:])
+    else:
+        target = _path_target(args[0], args[1:])
+    target.prepare()
+    _record(target, passed)
+    _run(target)
+
+
+def _take_environment():
+    """Read what the launcher passed and hide it from the program and its
+    children, which must see the environment plain python would."""
+    env = os.environ
+    passed = {name: env.pop(name, None) for name in _PASSED_ENV}
+    orig = passed["ACO_RUNNER_ORIG_PYTHONPATH"]
+    if orig is not None:
+        if orig:
+            env["PYTHONPATH"] = orig
+        else:
+            env.pop("PYTHONPATH", None)
+    return passed
+
+
+def _restore_orig_argv():
+    orig = getattr(sys, "orig_argv", None)
+    if not orig:
+        return
+    for i in range(len(orig) - 1):
+        if orig[i] == "-m" and orig[i + 1] == "aco.runner":
+            sys.orig_argv = orig[:i] + orig[i + 2 :]
+            return
+
+
+def _shim_dir():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _fix_sys_path(first):
+    """Make sys.path what python would have made for the program: `first`
+    as its first entry (None: keep python's, the cwd for -m), no shim entry
+    from PYTHONPATH, and the shim at the very end so that this process can
+    still import aco but the program's own modules win."""
+    path = sys.path
+    if first is not None:
+        if getattr(sys.flags, "safe_path", False):
+            path.insert(0, first)
+        else:
+            # python -m aco.runner put the cwd first; that is the runner's.
+            path[0] = first
+    shim = _shim_dir()
+    for i in range(1, len(path)):
+        try:
+            if os.path.abspath(path[i]) == shim:
+                del path[i]
+                break
+        except Exception:
+            continue
+    if shim not in path:
+        path.append(shim)
+
+
+def _reset_main():
+    """Give __main__ back the namespace python starts a program with; the
+    module object itself stays, so it is the one python made."""
+    from importlib.machinery import BuiltinImporter
+
+    d = sys.modules["__main__"].__dict__
+    d.clear()
+    d.update(
+        __name__="__main__",
+        __doc__=None,
+        __package__=None,
+        __loader__=BuiltinImporter,
+        __spec__=None,
+        __annotations__={},
+        __builtins__=builtins,
+    )
+    return d
+
+
+class _Script:
+    """python SCRIPT: pymain_run_file and _PyRun_SimpleFileObject."""
+
+    def __init__(self, path, rest):
+        self.typed = path
+        self.rest = rest
+        # python makes the name absolute without normalizing it (_Py_abspath).
+        self.filename = path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+        self.name = os.path.basename(path)
+        self.root = os.path.dirname(os.path.realpath(self.filename))
+        self.source = None
+
+    def prepare(self):
+        try:
+            with open(self.filename, "rb") as f:
+                self.source = f.read()
+        except OSError as e:
+            sys.stderr.write(
+                "%s: can't open file %r: [Errno %d] %s\n" % (_program_name(), self.filename, e.errno, e.strerror)
+            )
+            sys.stderr.flush()
+            raise SystemExit(2) from None
+        sys.argv = [self.typed] + self.rest
+        # python puts the script's directory, symlinks resolved, first; -P
+        # (safe_path) puts nothing there.
+        _fix_sys_path(None if getattr(sys.flags, "safe_path", False) else self.root)
+
+    def run(self):
+        from importlib.machinery import SourceFileLoader
+
+        d = _reset_main()
+        d["__file__"] = self.filename
+        d["__cached__"] = None
+        d["__loader__"] = SourceFileLoader("__main__", self.filename)
+        try:
+            code = compile(self.source, self.filename, "exec", dont_inherit=True)
+            self.source = None
+            exec(code, d)
+        except SystemExit:
+            # python exits from inside PyErr_Print here, leaving __file__ set.
+            raise
+        except BaseException:
+            _print_uncaught()
+            self._forget_file(d)
+            raise
+        self._forget_file(d)
+
+    @staticmethod
+    def _forget_file(d):
+        # _PyRun_SimpleFileObject removes these once the script is done, so
+        # the program's atexit handlers see __main__ without them.
+        d.pop("__file__", None)
+        d.pop("__cached__", None)
+
+
+class _Module:
+    """python -m MODULE: runpy._run_module_as_main, as python calls it."""
+
+    def __init__(self, module, rest, argv0="-m", alter_argv=True, path0=None, root=None):
+        self.module = module
+        self.rest = rest
+        self.argv0 = argv0
+        self.alter_argv = alter_argv
+        self.path0 = path0
+        self.name = module
+        self.root = root or os.getcwd()
+
+    def prepare(self):
+        # During the module search python's sys.argv[0] is "-m"; runpy then
+        # replaces it with the module's file.
+        sys.argv = [self.argv0] + self.rest
+        # A directory or zip file goes first even under -P (pymain_run_python).
+        _fix_sys_path(self.path0)
+
+    def run(self):
+        import runpy
+
+        _reset_main()
+        try:
+            runpy._run_module_as_main(self.module, self.alter_argv)
+        except SystemExit:
+            raise
+        except BaseException:
+            _print_uncaught()
+            raise
+
+
+def _path_target(path, rest):
+    """A script path that is a directory or zip file runs its __main__ module,
+    as python does when a path hook accepts the path."""
+    filename = path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+    for hook in sys.path_hooks:
+        try:
+            hook(filename)
+        except ImportError:
+            continue
+        except Exception:
+            continue
+        return _Module("__main__", rest, argv0=path, alter_argv=False, path0=filename, root=filename)
+    return _Script(path, rest)
+
+
+def _program_name():
+    orig = getattr(sys, "orig_argv", None)
+    return orig[0] if orig else sys.executable
+
+
+def _record(target, passed):
+    """Connect to the server and install the SDK patches; on any failure say
+    so once and let the program run unrecorded."""
+    if os.environ.get("ACO_DISABLE") == "1":
+        return
+    try:
+        addr = passed["ACO_RUNNER_ADDR"]
+        if not addr:
+            raise _NoRecording("no server address was given (ACO_RUNNER_ADDR is not set)")
+        from aco import client
+
+        try:
+            c = client.start(addr, _hello(target, passed))
+        except client.ClientError as e:
+            raise _NoRecording(str(e)) from None
+        atexit.register(_deregister)
+    except _NoRecording as e:
+        _log.warn_once("%s; running without recording (details: %s)" % (e, _log.log_path()), key="no recording")
+        return
+    except Exception as e:
+        _log.log("starting the recording failed", exc_info=True)
+        _log.warn_once(
+            "internal error (%s); running without recording (details: %s)" % (e, _log.log_path()),
+            key="no recording",
+        )
+        return
+    _log.log("recording run %s (execution %s)" % (c.run_id, c.execution))
+    try:
+        import aco.patches
+
+        aco.patches.install()
+    except Exception:
+        _log.log("SDK patches not installed; LLM calls will not be recorded", exc_info=True)
+
+
+class _NoRecording(Exception):
+    pass
+
+
+def _hello(target, passed):
+    import json
+
+    argv = None
+    if passed["ACO_RUNNER_ARGV"]:
+        try:
+            argv = json.loads(passed["ACO_RUNNER_ARGV"])
+        except ValueError:
+            _log.log("ACO_RUNNER_ARGV is not JSON: %r" % passed["ACO_RUNNER_ARGV"])
+    if not isinstance(argv, list):
+        argv = sys.argv[1:]
+    hello = {
+        "type": "hello",
+        "protocol": 1,
+        "name": passed["ACO_RUN_NAME"] or target.name,
+        "cwd": os.getcwd(),
+        "argv": [str(a) for a in argv],
+        "interpreter": sys.executable,
+        "env": dict(os.environ),
+        "project_root": target.root,
+        "pid": os.getpid(),
+    }
+    if passed["ACO_RUN_ID"]:
+        hello["run_id"] = passed["ACO_RUN_ID"]
+    return hello
+
+
+def _run(target):
+    global _outcome
+    try:
+        target.run()
+    except SystemExit as e:
+        _outcome = ("finished", _exit_code(e))
+        raise
+    except BaseException as e:
+        _outcome = ("crashed", 130 if type(e) is KeyboardInterrupt else 1)
+        # Already printed without our frames. Re-raised, python sets the exit
+        # code, or for a plain KeyboardInterrupt dies by SIGINT after its
+        # atexit work, but it would print the traceback again (with our
+        # frames): the next excepthook call is a silent one.
+        _silence_next_excepthook()
+        raise
+
+
+def _exit_code(e):
+    code = e.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    return 1
+
+
+def _strip(tb):
+    """Drop this module's frames from the front of a traceback; what python
+    itself shows (runpy's frames under -m) stays."""
+    here = __file__
+    while tb is not None and tb.tb_frame.f_code.co_filename == here:
+        tb = tb.tb_next
+    return tb
+
+
+def _print_uncaught():
+    """Print the exception being handled as python's PyErr_Print would."""
+    etype, value, tb = sys.exc_info()
+    tb = _strip(tb)
+    value.__traceback__ = tb
+    hook = getattr(sys, "excepthook", None)
+    if hook is None:
+        sys.stderr.write("sys.excepthook is missing\n")
+        sys.__excepthook__(etype, value, tb)
+        return
+    try:
+        hook(etype, value, tb)
+    except SystemExit:
+        raise
+    except BaseException as e2:
+        sys.stderr.write("Error in sys.excepthook:\n")
+        sys.__excepthook__(type(e2), e2, e2.__traceback__)
+        sys.stderr.write("\nOriginal exception was:\n")
+        sys.__excepthook__(etype, value, tb)
+    finally:
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+
+def _silence_next_excepthook():
+    previous = sys.excepthook
+
+    def quiet(*_):
+        sys.excepthook = previous
+
+    sys.excepthook = quiet
+
+
+def _deregister():
+    try:
+        from aco import client
+
+        c = client.get()
+        if c is None:
+            return
+        status, code = _outcome
+        c.close({"type": "deregister", "run_id": c.run_id, "status": status, "exit_code": code})
+    except Exception:
+        _log.log("deregister failed", exc_info=True)
