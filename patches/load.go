@@ -84,10 +84,10 @@ func Parse(name string, data []byte) (*File, error) {
 	stem := strings.TrimSuffix(path.Base(name), ".yaml")
 	f := &File{Path: name, Name: stem}
 	if !moduleName.MatchString(stem) {
-		d.errorf(&doc, "", "file name %q must be a Python module name (letters, digits, _)", stem)
+		d.errorf(nil, "", "file name %q must be a Python module name (letters, digits, _)", stem)
 	}
 	if len(doc.Content) == 0 {
-		d.errorf(&doc, "", "empty file (expected schema, sdk and methods)")
+		d.errorf(nil, "", "empty file (expected schema, sdk and methods)")
 		return nil, d.err()
 	}
 	top := d.mapping(doc.Content[0], "", []string{"schema", "sdk", "methods"}, []string{"schema", "sdk", "methods"})
@@ -132,6 +132,11 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if field != "" {
 		msg = field + ": " + msg
+	}
+	if n == nil || n.Line == 0 {
+		// About the whole file (its name, its emptiness): no line to point at.
+		d.errs = append(d.errs, fmt.Errorf("%s: %s", d.file, msg))
+		return
 	}
 	d.errs = append(d.errs, fmt.Errorf("%s:%d: %s", d.file, n.Line, msg))
 }

@@ -25,7 +25,10 @@ type Options struct {
 
 // NewCmd builds `aco patches` and its subcommands.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{Out: f.Out, ErrOut: f.ErrOut, Getwd: os.Getwd}
+	return newCmd(&Options{Out: f.Out, ErrOut: f.ErrOut, Getwd: os.Getwd})
+}
+
+func newCmd(opts *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "patches",
 		Short: "List, render and check the SDK patch declarations (patches/*.yaml)",

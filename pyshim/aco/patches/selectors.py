@@ -1,0 +1,112 @@
+"""Walks the selectors of the generated declarations over JSON documents.
+
+A selector is a tuple: its root ("request" or "response"), then steps: a str
+is a field of an object, an int an element of a list (negative from the end),
+None every element of a list. A step that does not fit the value it meets
+(a field of a list, an index out of range) finds nothing; it is not an
+error, so one selector can cover requests of several shapes. The grammar and
+its rendering are in patches/README.md.
+"""
+
+
+def places(docs, selector):
+    """Every (container, key) the selector reaches in docs, a dict of roots."""
+    root = selector[0]
+    if root not in docs:
+        return []
+    found = [(docs, root)]
+    for step in selector[1:]:
+        nxt = []
+        for container, key in found:
+            value = container[key]
+            if step is None:
+                if isinstance(value, list):
+                    nxt.extend((value, i) for i in range(len(value)))
+            elif isinstance(step, str):
+                if isinstance(value, dict) and step in value:
+                    nxt.append((value, step))
+            elif isinstance(value, list) and -len(value) <= step < len(value):
+                nxt.append((value, step % len(value)))
+        found = nxt
+    return found
+
+
+def values(docs, selector):
+    return [container[key] for container, key in places(docs, selector)]
+
+
+def _texts(value):
+    # A content field is a string or a list of parts; parts carry their text
+    # under "text" (OpenAI's {"type": "text", "text": ...} and its kin).
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        out = []
+        for part in value:
+            if isinstance(part, str):
+                out.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                out.append(part["text"])
+        return out
+    return []
+
+
+def text(docs, selectors):
+    """Every non-empty string the selectors find, in order, joined by
+    newlines. Empty ones are skipped: set_text empties the places after the
+    first, and they must not add blank lines to the text read back."""
+    out = []
+    for selector in selectors:
+        for value in values(docs, selector):
+            out.extend(t for t in _texts(value) if t)
+    return "\n".join(out)
+
+
+def first_string(docs, selectors):
+    for selector in selectors:
+        for value in values(docs, selector):
+            if isinstance(value, str):
+                return value
+    return ""
+
+
+def any_truthy(docs, selectors):
+    """The first selector that finds a truthy value, or None."""
+    for selector in selectors:
+        if any(values(docs, selector)):
+            return selector
+    return None
+
+
+def _settable(value):
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, list) and any(isinstance(p, dict) and isinstance(p.get("text"), str) for p in value)
+
+
+def _replace(value, new):
+    if isinstance(value, list):
+        out, placed = [], False
+        for part in value:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                part = dict(part, text="" if placed else new)
+                placed = True
+            out.append(part)
+        return out
+    return new
+
+
+def set_text(docs, selectors, new):
+    """Write new through the first selector that finds a place for text, in
+    place. The first place gets the text and the others become empty, so the
+    text read back with the same selector is exactly new. Returns whether a
+    place was found. Only strings, nulls and lists of text parts are places:
+    anything else (a list of messages, an object) would lose data."""
+    for selector in selectors:
+        found = [(c, k) for c, k in places(docs, selector) if _settable(c[k])]
+        if not found:
+            continue
+        for i, (container, key) in enumerate(found):
+            container[key] = _replace(container[key], new if i == 0 else "")
+        return True
+    return False

@@ -1,0 +1,356 @@
+"""The patch runtime without the network: selectors over real OpenAI
+response objects, request hashing, rebuilding recorded responses, text
+overwrites, and installing the patches."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aco import patches
+from aco.patches import runtime, selectors
+from aco.patches._generated import openai as decl
+
+openai = pytest.importorskip("openai")
+from openai.types.chat import ChatCompletion  # noqa: E402
+from openai.types.responses import Response  # noqa: E402
+
+METHODS = {m["api"]: m for m in decl.METHODS}
+CHAT = METHODS["openai.chat.completions.create"]
+RESPONSES = METHODS["openai.responses.create"]
+
+PYSHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def chat_json(content="The answer is 42.", n=1):
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+            for i in range(n)
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    }
+
+
+def responses_json(*texts):
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1700000000,
+        "model": "gpt-4o-mini",
+        "status": "completed",
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "output": [
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "thinking"}]},
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": t, "annotations": []} for t in texts],
+            },
+        ],
+    }
+
+
+# --- selectors -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method,response,want",
+    [
+        (CHAT, ChatCompletion.model_validate(chat_json("hello")), "hello"),
+        (CHAT, ChatCompletion.model_validate(chat_json("a", n=2)), "a\na"),
+        (RESPONSES, Response.model_validate(responses_json("one", "two")), "one\ntwo"),
+    ],
+)
+def test_output_text_matches_the_sdk(method, response, want):
+    dump = response.model_dump(mode="json")
+    assert selectors.text({"response": dump}, method["output_text"]) == want
+    if method is RESPONSES:
+        # The SDK joins parts without a separator; the texts are the same.
+        assert response.output_text == want.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    "method,request_,want_text,want_model",
+    [
+        (
+            CHAT,
+            {
+                "model": "gpt-4o-mini",
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": [{"type": "text", "text": "Add 1 to 42"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+                ],
+            },
+            "Be brief.\nAdd 1 to 42",
+            "gpt-4o-mini",
+        ),
+        (RESPONSES, {"model": "o4", "instructions": "Be brief.", "input": "Output 42"}, "Be brief.\nOutput 42", "o4"),
+        (
+            RESPONSES,
+            {"model": "o4", "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}, {"role": "user", "content": "there"}]},
+            "hi\nthere",
+            "o4",
+        ),
+        (CHAT, {"messages": []}, "", ""),
+    ],
+)
+def test_input_text_and_model(method, request_, want_text, want_model):
+    docs = {"request": request_}
+    assert selectors.text(docs, method["input_text"]) == want_text
+    assert selectors.first_string(docs, method["model"]) == want_model
+
+
+@pytest.mark.parametrize(
+    "selector,want",
+    [
+        (("request", "a", 0, "b"), [1]),
+        (("request", "a", -1, "b"), [2]),
+        (("request", "a", None, "b"), [1, 2]),
+        (("request", "a", 5), []),  # out of range: nothing, not an error
+        (("request", "a", "b"), []),  # a field of a list: nothing
+        (("request", "x-y"), ["q"]),
+        (("response",), []),  # a root that is not there
+    ],
+)
+def test_selector_steps(selector, want):
+    docs = {"request": {"a": [{"b": 1}, {"b": 2}], "x-y": "q"}}
+    assert selectors.values(docs, selector) == want
+
+
+def test_passthrough_on_stream_and_raw_response():
+    assert selectors.any_truthy({"request": {"stream": True}}, CHAT["passthrough"]) == ("request", "stream")
+    raw = {"extra_headers": {"X-Stainless-Raw-Response": "raw"}}
+    assert selectors.any_truthy({"request": raw}, CHAT["passthrough"]) is not None
+    assert selectors.any_truthy({"request": {"stream": False}}, CHAT["passthrough"]) is None
+
+
+# --- JSON and hashing ----------------------------------------------------
+
+
+class Opaque:
+    pass
+
+
+def test_to_json():
+    from openai.types.chat import ChatCompletionMessage
+
+    got = runtime.to_json(
+        {
+            "model": "m",
+            "temperature": openai.NOT_GIVEN,
+            "top_p": openai.omit,
+            "messages": (ChatCompletionMessage(role="assistant", content="x"),),
+            "obj": Opaque(),
+            3: "int key",
+        }
+    )
+    assert got["messages"][0]["role"] == "assistant" and got["messages"][0]["content"] == "x"
+    assert "temperature" not in got and "top_p" not in got
+    assert got["obj"] == {"__repr__": "<%s.Opaque object>" % __name__}
+    assert got["3"] == "int key"
+    json.dumps(got)  # JSON-able
+
+
+BASE = {
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Output the number 42"}],
+    "temperature": 0.2,
+    "tools": [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}],
+}
+
+
+def variant(path, value):
+    req = json.loads(json.dumps(BASE))
+    target = req
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return req
+
+
+@pytest.mark.parametrize(
+    "name,other",
+    [
+        ("user message", variant(["messages", 1, "content"], "Output the number 43")),
+        ("system prompt", variant(["messages", 0, "content"], "Be verbose.")),
+        ("temperature", variant(["temperature"], 0.3)),
+        ("tools", variant(["tools", 0, "function", "name"], "sub")),
+        ("model", variant(["model"], "gpt-4o")),
+        ("added argument", dict(BASE, seed=1)),
+    ],
+)
+def test_any_change_changes_the_hash(name, other):
+    assert runtime.input_hash(CHAT["api"], runtime.to_json(other)) != runtime.input_hash(CHAT["api"], runtime.to_json(BASE))
+
+
+def test_same_request_same_hash():
+    reordered = dict(reversed(list(json.loads(json.dumps(BASE)).items())))
+    with_sentinel = dict(BASE, top_p=openai.NOT_GIVEN, obj=Opaque())
+    with_other_sentinel_object = dict(BASE, top_p=openai.NOT_GIVEN, obj=Opaque())
+    h = runtime.input_hash(CHAT["api"], runtime.to_json(BASE))
+    assert runtime.input_hash(CHAT["api"], runtime.to_json(reordered)) == h
+    # Two processes' distinct objects with the same repr hash alike.
+    assert runtime.input_hash(CHAT["api"], runtime.to_json(with_sentinel)) == runtime.input_hash(
+        CHAT["api"], runtime.to_json(with_other_sentinel_object)
+    )
+    assert runtime.input_hash(RESPONSES["api"], runtime.to_json(BASE)) != h
+    # A fixed value: the hash is the Go side's and the store's too.
+    assert runtime.input_hash("a", {"b": "é"}) == __import__("hashlib").sha256('{"api":"a","request":{"b":"é"}}'.encode()).hexdigest()
+
+
+# --- rebuilding and overwrites --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method,response",
+    [
+        (CHAT, ChatCompletion.model_validate(chat_json())),
+        (RESPONSES, Response.model_validate(responses_json("x", "y"))),
+    ],
+)
+def test_rebuild_round_trip(method, response):
+    again = runtime.rebuild(method, response.model_dump(mode="json"))
+    assert type(again) is type(response)
+    assert again == response
+
+
+def test_rebuild_tolerates_what_validation_rejects():
+    data = chat_json("kept")
+    data["choices"][0]["finish_reason"] = "a reason from a newer API"
+    got = runtime.rebuild(CHAT, data)
+    assert got.choices[0].message.content == "kept"
+
+
+def test_output_text_overwrite_chat():
+    data = chat_json("old", n=2)
+    assert selectors.set_text({"response": data}, CHAT["set_output"], "new")
+    got = runtime.rebuild(CHAT, data)
+    assert got.choices[0].message.content == "new"
+    assert got.choices[1].message.content == "old"  # set_output names choices[0]
+
+
+def test_output_text_overwrite_responses():
+    data = responses_json("first", "second")
+    assert selectors.set_text({"response": data}, RESPONSES["set_output"], "new text")
+    got = runtime.rebuild(RESPONSES, data)
+    assert got.output_text == "new text"
+    assert got.output[0].summary[0].text == "thinking"
+
+
+@pytest.mark.parametrize(
+    "method,request_,want",
+    [
+        (CHAT, {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}, {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "NEW"}]}),
+        (
+            CHAT,
+            {"messages": [{"role": "user", "content": [{"type": "image_url"}, {"type": "text", "text": "b"}, {"type": "text", "text": "c"}]}]},
+            {"messages": [{"role": "user", "content": [{"type": "image_url"}, {"type": "text", "text": "NEW"}, {"type": "text", "text": ""}]}]},
+        ),
+        (RESPONSES, {"input": "a"}, {"input": "NEW"}),
+        (RESPONSES, {"input": [{"role": "user", "content": "a"}]}, {"input": [{"role": "user", "content": "NEW"}]}),
+    ],
+)
+def test_input_text_overwrite(method, request_, want):
+    docs = {"request": request_}
+    assert selectors.set_text(docs, method["set_input"], "NEW")
+    assert docs["request"] == want
+    assert selectors.text(docs, method["input_text"]).split("\n")[-1] == "NEW"
+
+
+def test_input_text_overwrite_never_drops_data():
+    # The last item has no content and the input is a list of items: there is
+    # no place for text, and the conversation must not be replaced by it.
+    request_ = {"input": [{"role": "user", "content": "a"}, {"type": "function_call_output", "call_id": "c", "output": "3"}]}
+    before = json.loads(json.dumps(request_))
+    assert not selectors.set_text({"request": request_}, RESPONSES["set_input"], "NEW")
+    assert request_ == before
+
+
+def test_version_in_range():
+    for v, spec, want in [
+        ("3.57.0", ">=1.66,<4", True),
+        ("1.66", ">=1.66,<4", True),
+        ("1.65.9", ">=1.66,<4", False),
+        ("4.0.0rc1", ">=1.66,<4", False),
+        ("2.0.1", "!=2.0.1", False),
+    ]:
+        assert patches.version_in_range(v, spec) is want, (v, spec)
+
+
+# --- installing -------------------------------------------------------------
+
+
+def run_python(code):
+    env = dict(os.environ, PYTHONPATH=PYSHIM, ACO_HOME=os.environ.get("ACO_HOME", "/tmp/aco-test-home"))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_install_is_lazy_and_patches_on_import():
+    r = run_python(
+        """
+import sys
+import aco.patches as p
+p.install()
+assert "openai" not in sys.modules, "install imported the SDK"
+assert not p.patched()
+import openai
+from openai.resources.chat.completions import Completions, AsyncCompletions
+from openai.resources.responses import Responses, AsyncResponses
+for cls in (Completions, AsyncCompletions, Responses, AsyncResponses):
+    assert cls.__dict__["create"].__aco_patch__, cls
+assert type(openai.__loader__).__name__ != "_Loader", openai.__loader__
+print(len(p.patched()))
+"""
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "4"
+    assert r.stderr == ""
+
+
+def test_install_when_already_imported_idempotent_and_reversible():
+    from openai.resources.chat.completions import AsyncCompletions, Completions
+    from openai.resources.responses import Responses
+
+    originals = {cls: cls.__dict__["create"] for cls in (Completions, AsyncCompletions, Responses)}
+    patches.install()
+    try:
+        wrapped = {cls: cls.__dict__["create"] for cls in originals}
+        for cls, w in wrapped.items():
+            assert w is not originals[cls]
+            assert w.__wrapped__ is originals[cls]
+        patches.install()
+        patches._apply("openai")  # applying again must not wrap the wrapper
+        for cls, w in wrapped.items():
+            assert cls.__dict__["create"] is w
+    finally:
+        patches.uninstall()
+    for cls, orig in originals.items():
+        assert cls.__dict__["create"] is orig
+    assert patches.patched() == []
+    assert patches._finder not in sys.meta_path
+
+
+def test_missing_target_warns_once_and_the_rest_is_patched(capfd):
+    from openai.resources.chat.completions import Completions
+
+    bad = dict(CHAT, api="openai.gone.create", target="openai.resources.chat.completions.Gone.create", async_target=None)
+    try:
+        patches._patch(bad, "openai", bad["target"], False)
+        patches._patch(bad, "openai", bad["target"], False)
+        patches._patch(CHAT, "openai", CHAT["target"], False)
+        assert Completions.__dict__["create"].__aco_patch__ == CHAT["api"]
+    finally:
+        patches.uninstall()
+    err = capfd.readouterr().err
+    assert err.count("cannot patch openai.resources.chat.completions.Gone.create") == 1, err
