@@ -244,8 +244,8 @@ def test_ctrl_c_while_blocked(tmp_path):
         tmp_path,
     )
     err, _ = split_aco_lines(err)
-    # Where the signal lands (still in print, or in read) is up to the
-    # scheduler, so the traceback is compared by its frame and last line.
+    # Where the signal lands (still in print, in read, in a codec) is up to
+    # the scheduler, so the traceback is compared by its ends.
     assert rc == plain[0] == -signal.SIGINT
     assert out == plain[1] == b""  # "ready" was read before the signal
     for stderr in (err, plain[2]):
@@ -253,7 +253,7 @@ def test_ctrl_c_while_blocked(tmp_path):
         assert lines[0] == "Traceback (most recent call last):"
         assert lines[1].startswith('  File "%s", line ' % script)
         assert lines[-1] == "KeyboardInterrupt"
-        assert len(lines) == 4, stderr
+        assert "aco" not in stderr.decode() and "runpy" not in stderr.decode()
 
 
 def test_children_see_the_plain_environment(tmp_path):
