@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/aco-dev/aco"
+	"github.com/aco-dev/aco/core/client"
 	"github.com/aco-dev/aco/core/config"
 )
 
@@ -44,3 +46,12 @@ func System(stdin io.Reader, stdout, stderr io.Writer) *Factory {
 type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return "exit" }
+
+// RunService returns the client of the running server's API.
+func (f *Factory) RunService() (aco.RunService, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg)
+}
