@@ -83,7 +83,9 @@ func checkJSON(node, field string, m json.RawMessage) error {
 // PutCall inserts c, or replaces every field of the call with c.NodeID
 // (overwrites and PrevOutput included, so read-modify-write keeps them).
 // c.NodeID and c.RunID are required; the run must exist (else ENOTFOUND);
-// the JSON fields must be valid JSON or nil (else EINVALID).
+// the JSON fields must be valid JSON or nil (else EINVALID). Execution is
+// stored as given: it must be the run's current execution for Calls to list
+// the call.
 func (db *DB) PutCall(ctx context.Context, c *aco.Call) error {
 	if c.NodeID == "" || c.RunID == "" {
 		return aco.Errorf(aco.EINVALID, "a call needs a node id and a run id")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/aco-dev/aco"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // migrations are the schema's history: migrations[i] takes a database from
@@ -111,6 +112,10 @@ func SchemaVersion() int { return len(migrations) }
 func migrate(ctx context.Context, db *sql.DB, path string, migrations []string) error {
 	for {
 		done, err := migrateOne(ctx, db, path, migrations)
+		if sqliteCode(err)&0xff == sqlite3.SQLITE_NOTADB {
+			return aco.Errorf(aco.EINVALID,
+				"%s is not an aco store (not an SQLite database): move it away, or set ACO_HOME to another directory", path)
+		}
 		if err != nil || done {
 			return err
 		}

@@ -178,6 +178,59 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 }
 
+func TestOpenRefusesOtherFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database\n"), 300), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	if aco.ErrorCode(err) != aco.EINVALID || !strings.Contains(err.Error(), "not an aco store") {
+		t.Errorf("Open of a text file = %v, want an EINVALID error saying it is not a store", err)
+	}
+}
+
+// TestTwoOpeners has two stores on one file, as when `aco` commands run
+// beside the server: both write at once and neither sees SQLITE_BUSY.
+func TestTwoOpeners(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aco.db")
+	ctx := context.Background()
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	const n = 100
+	errs := make(chan error, 2)
+	for i, db := range []*DB{a, b} {
+		go func() {
+			for j := range n {
+				if err := db.CreateRun(ctx, &aco.Run{ID: fmt.Sprintf("run-%d-%d", i, j)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, db := range []*DB{a, b} {
+		runs, err := db.ListRuns(ctx)
+		if err != nil || len(runs) != 2*n {
+			t.Errorf("ListRuns = %d runs, %v; want %d", len(runs), err, 2*n)
+		}
+	}
+}
+
 func TestMigrateStopsAtFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.db")
 	db := rawOpen(t, path+"?_txlock=immediate")
