@@ -239,16 +239,18 @@ class Client:
             self._dead = reason
             waiting = list(self._pending.values())
             self._pending.clear()
+        # Warn before waking the waiters, so that the line comes before any
+        # output the program makes once its call returns.
+        if not quiet and os.getpid() == self._pid:
+            _log.warn_once(
+                "%s; the program goes on without recording (details: %s)" % (reason, _log.log_path()),
+                key="connection lost",
+            )
         for w in waiting:
             w.error = reason
             w.done.set()
         if os.getpid() != self._pid:
             return
-        if not quiet:
-            _log.warn_once(
-                "%s; the program goes on without recording (details: %s)" % (reason, _log.log_path()),
-                key="connection lost",
-            )
         try:
             import socket
 

@@ -43,6 +43,12 @@ class FakeServer:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
+        # shutdown wakes the accept() blocked in the other thread; close
+        # alone would leave the socket listening until that call returns.
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._listener.close()
 
     def wait(self, n=1, timeout=30):
