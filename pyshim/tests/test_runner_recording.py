@@ -210,10 +210,13 @@ def test_deregister_waits_for_threads_and_atexit(tmp_path, server):
 
 def test_rerun_and_name_come_from_the_launcher(tmp_path, server):
     prog = write(tmp_path, "print('ok')\n")
-    p = run_aco([str(prog)], tmp_path, tmp_path, server.addr, ACO_RUN_ID="run-7", ACO_RUN_NAME="nightly")
+    p = run_aco(
+        [str(prog), "x"], tmp_path, tmp_path, server.addr, ACO_RUN_ID="run-7", ACO_RUN_NAME="nightly", ACO_RUNNER_ARGV=""
+    )
     assert p.returncode == 0, p.stderr
     (conn,) = server.wait()
-    assert (conn.messages[0]["run_id"], conn.messages[0]["name"]) == ("run-7", "nightly")
+    hello = conn.messages[0]
+    assert (hello["run_id"], hello["name"], hello["argv"]) == ("run-7", "nightly", [str(prog), "x"])
 
 
 def test_module_hello(tmp_path, server):

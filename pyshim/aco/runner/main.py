@@ -40,7 +40,7 @@ def main():
     else:
         target = _path_target(args[0], args[1:])
     target.prepare()
-    _record(target, passed)
+    _record(target, passed, args)
     _run(target)
 
 
@@ -209,9 +209,7 @@ def _path_target(path, rest):
     for hook in sys.path_hooks:
         try:
             hook(filename)
-        except ImportError:
-            continue
-        except Exception:
+        except Exception:  # ImportError: not a path this hook takes
             continue
         return _Module("__main__", rest, argv0=path, alter_argv=False, path0=filename, root=filename)
     return _Script(path, rest)
@@ -222,7 +220,7 @@ def _program_name():
     return orig[0] if orig else sys.executable
 
 
-def _record(target, passed):
+def _record(target, passed, args):
     """Connect to the server and install the SDK patches; on any failure say
     so once and let the program run unrecorded."""
     if os.environ.get("ACO_DISABLE") == "1":
@@ -234,7 +232,7 @@ def _record(target, passed):
         from aco import client
 
         try:
-            c = client.start(addr, _hello(target, passed))
+            c = client.start(addr, _hello(target, passed, args))
         except client.ClientError as e:
             raise _NoRecording(str(e)) from None
         atexit.register(_deregister)
@@ -261,8 +259,10 @@ class _NoRecording(Exception):
     pass
 
 
-def _hello(target, passed):
+def _hello(target, passed, args):
     import json
+
+    from aco import protocol
 
     argv = None
     if passed["ACO_RUNNER_ARGV"]:
@@ -271,10 +271,10 @@ def _hello(target, passed):
         except ValueError:
             _log.log("ACO_RUNNER_ARGV is not JSON: %r" % passed["ACO_RUNNER_ARGV"])
     if not isinstance(argv, list):
-        argv = sys.argv[1:]
+        argv = args
     hello = {
         "type": "hello",
-        "protocol": 1,
+        "protocol": protocol.PROTOCOL_VERSION,
         "name": passed["ACO_RUN_NAME"] or target.name,
         "cwd": os.getcwd(),
         "argv": [str(a) for a in argv],
@@ -367,5 +367,9 @@ def _deregister():
             return
         status, code = _outcome
         c.close({"type": "deregister", "run_id": c.run_id, "status": status, "exit_code": code})
+    except KeyboardInterrupt:
+        # A second Ctrl-C while we wait for the server: the program is
+        # ending anyway, and python would print our frames.
+        _log.log("deregister interrupted")
     except Exception:
         _log.log("deregister failed", exc_info=True)
