@@ -1,0 +1,287 @@
+// Command bench measures aco against plain python in the same run and prints
+// ratios: whole-process start-up of a small agent, the latency a recorded
+// call adds, and how many calls per second the server ingests from
+// concurrent runners. It runs the real binaries (./bin, built by
+// scripts/setup), the real openai SDK and the mock LLM server.
+//
+//	go run ./bench [-runs N] [-calls N] [-ingest N]
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aco-dev/aco/core/mockllm"
+)
+
+func main() {
+	runs := flag.Int("runs", 15, "process runs per side for the start-up benchmark")
+	calls := flag.Int("calls", 300, "calls per side for the latency benchmark")
+	ingest := flag.Int("ingest", 4000, "calls per runner for the ingest benchmark (8 runners)")
+	flag.Parse()
+	if err := run(*runs, *calls, *ingest); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type env struct {
+	root, bin, python, home string
+	port, httpPort          int
+	mockURL                 string
+}
+
+func (e *env) vars() []string {
+	return append(os.Environ(),
+		"ACO_HOME="+e.home,
+		fmt.Sprintf("ACO_PORT=%d", e.port),
+		fmt.Sprintf("ACO_HTTP_PORT=%d", e.httpPort),
+		"ACO_PYTHON="+e.python,
+		"OPENAI_BASE_URL="+e.mockURL,
+		"OPENAI_API_KEY=bench",
+	)
+}
+
+func (e *env) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = filepath.Join(e.root, "bench", "testdata")
+	cmd.Env = e.vars()
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func run(runs, calls, ingest int) error {
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	e := &env{root: root, bin: filepath.Join(root, "bin"), python: filepath.Join(root, ".venv", "bin", "python")}
+	if p := os.Getenv("ACO_PYTHON"); p != "" {
+		e.python = p
+	}
+	if e.home, err = os.MkdirTemp("", "aco-bench"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(e.home)
+	if e.port, err = freePort(); err != nil {
+		return err
+	}
+	if e.httpPort, err = freePort(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	e.mockURL = "http://" + ln.Addr().String() + "/v1"
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		mockllm.New(mockllm.Options{}).Serve(ctx, ln)
+	}()
+	defer func() { cancel(); wg.Wait() }()
+
+	if out, err := e.command(filepath.Join(e.bin, "aco"), "server", "start").CombinedOutput(); err != nil {
+		return fmt.Errorf("aco server start: %v\n%s", err, out)
+	}
+	defer e.command(filepath.Join(e.bin, "aco"), "server", "stop").Run()
+
+	fmt.Printf("aco benchmarks (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
+	if err := startup(e, runs); err != nil {
+		return err
+	}
+	if err := latency(e, calls); err != nil {
+		return err
+	}
+	return ingestRate(e, ingest)
+}
+
+// startup runs the three-call agent alternately under python and aco-launch
+// and compares median wall times.
+func startup(e *env, runs int) error {
+	var plain, traced []time.Duration
+	time1 := func(name string, args ...string) (time.Duration, error) {
+		cmd := e.command(name, args...)
+		t0 := time.Now()
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return time.Since(t0), nil
+	}
+	// One untimed run each warms the page cache and unpacks the shim.
+	for i := 0; i < runs+1; i++ {
+		p, err := time1(e.python, "three_calls.py")
+		if err != nil {
+			return err
+		}
+		a, err := time1(filepath.Join(e.bin, "aco-launch"), "three_calls.py")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			plain, traced = append(plain, p), append(traced, a)
+		}
+	}
+	mp, ma := median(plain), median(traced)
+	fmt.Printf("start-up, script importing openai making 3 calls (%d runs each, medians)\n", runs)
+	fmt.Printf("  python      %8.1f ms\n  aco-launch  %8.1f ms\n  ratio       %8.3fx   (target <= 1.15x)\n\n",
+		ms(mp), ms(ma), float64(ma)/float64(mp))
+	return nil
+}
+
+// latency compares per-call latency of the unpatched SDK (python) with the
+// patched, recorded one (aco-launch); every prompt is new, so each recorded
+// call pays a cache look-up miss and a node write.
+func latency(e *env, calls int) error {
+	get := func(name string, args ...string) ([]float64, error) {
+		out, err := e.command(name, args...).Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		var us []float64
+		return us, json.Unmarshal(out, &us)
+	}
+	n := fmt.Sprint(calls)
+	plain, err := get(e.python, "call_latency.py", n)
+	if err != nil {
+		return err
+	}
+	traced, err := get(filepath.Join(e.bin, "aco-launch"), "call_latency.py", n)
+	if err != nil {
+		return err
+	}
+	mp, mt := medianF(plain), medianF(traced)
+	fmt.Printf("latency per chat call against the mock LLM (%d calls each, medians)\n", calls)
+	fmt.Printf("  unpatched   %8.3f ms\n  recorded    %8.3f ms\n  added       %8.3f ms   (target <= 1 ms)\n  ratio       %8.3fx\n\n",
+		mp/1000, mt/1000, (mt-mp)/1000, mt/mp)
+	return nil
+}
+
+// ingestRate drives the daemon with 8 concurrent runners over the real
+// protocol, each recording calls as fast as it can (a look-up, then a node).
+func ingestRate(e *env, perRunner int) error {
+	const runners = 8
+	addr := fmt.Sprintf("127.0.0.1:%d", e.port)
+	errs := make(chan error, runners)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for r := 0; r < runners; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			errs <- runner(addr, r, perRunner, start)
+		}(r)
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	total := runners * perRunner
+	fmt.Printf("server ingest, %d runners x %d calls (look-up + node each)\n", runners, perRunner)
+	fmt.Printf("  %8.0f calls/s   (target >= 5,000)\n", float64(total)/elapsed.Seconds())
+	return nil
+}
+
+func runner(addr string, r, n int, start <-chan struct{}) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	w := bufio.NewWriter(conn)
+	send := func(m map[string]any) error {
+		b, _ := json.Marshal(m)
+		w.Write(b)
+		w.WriteByte('\n')
+		return w.Flush()
+	}
+	recv := func() (map[string]any, error) {
+		line, err := rd.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		return m, json.Unmarshal(line, &m)
+	}
+	if err := send(map[string]any{"type": "hello", "protocol": 1, "name": fmt.Sprintf("ingest %d", r), "argv": []string{"bench"}}); err != nil {
+		return err
+	}
+	hello, err := recv()
+	if err != nil {
+		return err
+	}
+	run, _ := hello["run_id"].(string)
+	<-start
+	output := map[string]any{"type": "openai.types.chat.ChatCompletion", "data": map[string]any{"choices": []any{map[string]any{"message": map[string]any{"content": "43"}}}}}
+	for i := 0; i < n; i++ {
+		hash := fmt.Sprintf("%d-%d", r, i)
+		if err := send(map[string]any{"type": "cache_get", "id": i + 1, "run_id": run, "api": "openai.chat.completions.create", "input_hash": hash}); err != nil {
+			return err
+		}
+		ans, err := recv()
+		if err != nil {
+			return err
+		}
+		node, _ := ans["node_id"].(string)
+		if node == "" {
+			return fmt.Errorf("cache_get answered %v", ans)
+		}
+		prompt := fmt.Sprintf("Add 1 to %d", i)
+		if err := send(map[string]any{"type": "add_node", "run_id": run, "node_id": node, "api": "openai.chat.completions.create",
+			"model": "m", "input": map[string]any{"messages": []any{map[string]any{"role": "user", "content": prompt}}},
+			"input_hash": hash, "output": output, "input_text": prompt, "output_text": "43", "location": "bench.py:1"}); err != nil {
+			return err
+		}
+	}
+	// The answer to a last look-up means every node before it was handled.
+	if err := send(map[string]any{"type": "cache_get", "id": n + 1, "run_id": run, "api": "x", "input_hash": "end"}); err != nil {
+		return err
+	}
+	if _, err := recv(); err != nil {
+		return err
+	}
+	return send(map[string]any{"type": "deregister", "run_id": run, "status": "finished", "exit_code": 0})
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func medianF(f []float64) float64 {
+	s := append([]float64(nil), f...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
