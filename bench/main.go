@@ -102,8 +102,8 @@ func run(runs, calls, ingest int) error {
 	}()
 	defer func() { cancel(); wg.Wait() }()
 
-	if out, err := e.command(filepath.Join(e.bin, "aco"), "server", "start").CombinedOutput(); err != nil {
-		return fmt.Errorf("aco server start: %v\n%s", err, out)
+	if err := e.command(filepath.Join(e.bin, "aco"), "server", "start").Run(); err != nil {
+		return fmt.Errorf("aco server start: %v", err)
 	}
 	defer e.command(filepath.Join(e.bin, "aco"), "server", "stop").Run()
 

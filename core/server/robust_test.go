@@ -88,7 +88,8 @@ func TestDisconnectMidLine(t *testing.T) {
 	// Another client is served, and the half line left no node behind.
 	other := dial(t, s)
 	orun, _ := other.hello("")
-	other.sync(orun)
+	other.deregister(orun, 0)
+	other.done()
 	if _, err := s.store.GetCall(t.Context(), "n1"); err == nil {
 		t.Error("a half line was recorded as a node")
 	}

@@ -34,16 +34,32 @@ type runnerConn struct {
 	runs         map[string]*runState // the top run and its subruns
 	family       graph.ContentIndex   // outputs of the whole family, for content edges
 	deregistered bool
+
+	// Writes that answer nothing (nodes, logs, run ends) are stored by one
+	// goroutine in the order they arrived, so the next look-up of the runner
+	// does not wait for the previous node's commit.
+	writes     chan write
+	writerDone chan struct{}
+}
+
+type write struct {
+	what string // the message type, for the log
+	fn   func(context.Context) error
 }
 
 // runState counts what the server must number within one execution of a run.
 type runState struct {
 	run        *aco.Run
 	seq        int
-	occurrence map[string]int // input hash → calls seen
-	names      map[string]int // subrun name → times started
-	pending    map[string]int // node id → occurrence, from cache_get to add_node
-	open       bool           // a subrun not ended yet
+	occurrence map[string]int         // input hash → calls seen
+	names      map[string]int         // subrun name → times started
+	pending    map[string]pendingCall // node id → what cache_get found, until add_node
+	open       bool                   // a subrun not ended yet
+}
+
+type pendingCall struct {
+	occurrence int
+	recorded   *aco.Call // nil for a new node
 }
 
 func newRunState(r *aco.Run) *runState {
@@ -51,19 +67,21 @@ func newRunState(r *aco.Run) *runState {
 		run:        r,
 		occurrence: map[string]int{},
 		names:      map[string]int{},
-		pending:    map[string]int{},
+		pending:    map[string]pendingCall{},
 		open:       true,
 	}
 }
 
 func newRunnerConn(s *Server, nc net.Conn) *runnerConn {
 	return &runnerConn{
-		s:    s,
-		nc:   nc,
-		r:    jsonl.NewReader(nc, s.opts.MaxLine),
-		w:    jsonl.NewWriter(nc),
-		ctx:  s.ctx,
-		runs: map[string]*runState{},
+		s:          s,
+		nc:         nc,
+		r:          jsonl.NewReader(nc, s.opts.MaxLine),
+		w:          jsonl.NewWriter(nc),
+		ctx:        s.ctx,
+		runs:       map[string]*runState{},
+		writes:     make(chan write, 1024),
+		writerDone: make(chan struct{}),
 	}
 }
 
@@ -77,6 +95,7 @@ func (c *runnerConn) topRunID() string {
 }
 
 func (c *runnerConn) serve() {
+	go c.writer()
 	defer c.nc.Close()
 	defer c.finish()
 	log := c.s.log.With("remote", c.nc.RemoteAddr().String())
@@ -157,7 +176,10 @@ func (c *runnerConn) handle(m protocol.Message) error {
 			return err
 		}
 		st.open = false
-		return c.s.store.FinishRun(c.ctx, m.RunID, runStatus(m.Status), nil)
+		c.enqueue(m, func(ctx context.Context) error {
+			return c.s.store.FinishRun(ctx, m.RunID, runStatus(m.Status), nil)
+		})
+		return nil
 	case *protocol.CacheGet:
 		return c.cacheGet(m)
 	case *protocol.AddNode:
@@ -166,14 +188,19 @@ func (c *runnerConn) handle(m protocol.Message) error {
 		if _, err := c.run(m.RunID); err != nil {
 			return err
 		}
-		return c.s.store.AddLog(c.ctx, aco.LogEntry{RunID: m.RunID, Entry: m.Entry, Success: m.Success, Time: c.s.opts.Now()})
+		e := aco.LogEntry{RunID: m.RunID, Entry: m.Entry, Success: m.Success, Time: c.s.opts.Now()}
+		c.enqueue(m, func(ctx context.Context) error { return c.s.store.AddLog(ctx, e) })
+		return nil
 	case *protocol.Deregister:
 		if _, err := c.run(m.RunID); err != nil {
 			return err
 		}
 		code := m.ExitCode
 		c.deregistered = true
-		return c.s.store.FinishRun(c.ctx, m.RunID, runStatus(m.Status), &code)
+		c.enqueue(m, func(ctx context.Context) error {
+			return c.s.store.FinishRun(ctx, m.RunID, runStatus(m.Status), &code)
+		})
+		return nil
 	}
 	return aco.Errorf(aco.EINVALID, "%s is not a message runners send", m.MessageType())
 }
@@ -291,6 +318,7 @@ func (c *runnerConn) cacheGet(m *protocol.CacheGet) error {
 	switch {
 	case errors.Is(err, aco.ErrNotFound):
 		res.NodeID = newID(6)
+		call = nil
 	case err != nil:
 		return err
 	default:
@@ -307,7 +335,7 @@ func (c *runnerConn) cacheGet(m *protocol.CacheGet) error {
 			res.InputOverwrite = call.InputOverwrite
 		}
 	}
-	st.pending[res.NodeID] = occ
+	st.pending[res.NodeID] = pendingCall{occurrence: occ, recorded: call}
 	c.reply(res)
 	return nil
 }
@@ -342,19 +370,20 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 	if err != nil {
 		return err
 	}
-	occ, ok := st.pending[m.NodeID]
+	p, ok := st.pending[m.NodeID]
 	if ok {
 		delete(st.pending, m.NodeID)
 	} else {
 		// A node recorded without a look-up first (e.g. a tool call that is
 		// never served from the cache) still counts for its hash.
-		occ = st.occurrence[m.InputHash]
+		p.occurrence = st.occurrence[m.InputHash]
 		st.occurrence[m.InputHash]++
+		var err error
+		if p.recorded, err = c.s.store.GetCall(c.ctx, m.NodeID); err != nil && !errors.Is(err, aco.ErrNotFound) {
+			return err
+		}
 	}
-	prev, err := c.s.store.GetCall(c.ctx, m.NodeID)
-	if err != nil && !errors.Is(err, aco.ErrNotFound) {
-		return err
-	}
+	occ, prev := p.occurrence, p.recorded
 	call := &aco.Call{
 		RunID:      m.RunID,
 		NodeID:     m.NodeID,
@@ -398,10 +427,6 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 			call.PrevOutput = prev.Output
 		}
 	}
-	if err := c.s.store.PutCall(c.ctx, call); err != nil {
-		return err
-	}
-
 	var edges []aco.Edge
 	fromTaint := map[string]bool{}
 	for _, src := range m.Origins {
@@ -417,15 +442,40 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 		}
 	}
 	c.family.Add(m.NodeID, m.OutputText)
-	if len(edges) > 0 {
-		return c.s.store.AddEdges(c.ctx, edges)
-	}
+	c.enqueue(m, func(ctx context.Context) error {
+		if err := c.s.store.PutCall(ctx, call); err != nil {
+			return err
+		}
+		if len(edges) > 0 {
+			return c.s.store.AddEdges(ctx, edges)
+		}
+		return nil
+	})
 	return nil
+}
+
+func (c *runnerConn) enqueue(m protocol.Message, fn func(context.Context) error) {
+	c.writes <- write{what: m.MessageType(), fn: fn}
+}
+
+// writer stores the queued writes in order. Writes are not cancelled when
+// the server stops: what a runner sent is stored before the server exits.
+func (c *runnerConn) writer() {
+	defer close(c.writerDone)
+	for w := range c.writes {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := w.fn(ctx); err != nil {
+			c.s.log.Error("storing runner message failed", "type", w.what, "err", err)
+		}
+		cancel()
+	}
 }
 
 // finish marks what the runner left open as crashed: a program killed, or a
 // connection lost, never sent its deregister.
 func (c *runnerConn) finish() {
+	close(c.writes)
+	<-c.writerDone
 	if c.top == nil || c.deregistered {
 		return
 	}

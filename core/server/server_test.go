@@ -3,7 +3,7 @@ package server_test
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -167,11 +167,15 @@ func (r *runner) deregister(runID string, code int) {
 	r.send(map[string]any{"type": "deregister", "run_id": runID, "status": "finished", "exit_code": code})
 }
 
-// sync waits until the server handled everything sent so far: answers come
-// in order, so an answered request means the earlier lines are stored.
-func (r *runner) sync(runID string) {
+// done ends the connection and waits until the server closes its side, which
+// it does only after storing everything the runner sent.
+func (r *runner) done() {
 	r.t.Helper()
-	r.request(map[string]any{"type": "cache_get", "run_id": runID, "api": "sync", "input_hash": fmt.Sprint("sync", r.id)})
+	r.conn.(*net.TCPConn).CloseWrite()
+	r.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, r.rd); err != nil {
+		r.t.Fatalf("waiting for the server to close: %v", err)
+	}
 }
 
 func edgeSet(edges []aco.Edge) map[string]bool {
@@ -195,13 +199,13 @@ func TestContentEdgesDemoShape(t *testing.T) {
 	c, _ := r.call(run, "h3", "Add 2 to 42", "44")
 	d, _ := r.call(run, "h4", "Add 43 to 44", "87")
 	r.deregister(run, 0)
-	r.sync(run)
+	r.done()
 
 	g, err := s.Service().Graph(t.Context(), run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Nodes) != 4 { // the sync look-up adds no node
+	if len(g.Nodes) != 4 {
 		t.Fatalf("nodes = %d, want 4", len(g.Nodes))
 	}
 	want := map[string]bool{a + ">" + b + ":content": true, a + ">" + c + ":content": true,
@@ -243,7 +247,7 @@ func TestRerunServesFromCacheInOrder(t *testing.T) {
 		t.Fatalf("first execution: hits %v %v, nodes %s %s", hit1, hit2, n1, n2)
 	}
 	r.deregister(run, 0)
-	r.sync(run)
+	r.done()
 
 	r2 := dial(t, s)
 	run2, exec := r2.hello(run)
@@ -259,16 +263,14 @@ func TestRerunServesFromCacheInOrder(t *testing.T) {
 	if m1 != n1 || m2 != n2 || m3 == n1 || m3 == n2 {
 		t.Errorf("rerun nodes %s %s %s, want %s %s and a new one", m1, m2, m3, n1, n2)
 	}
-	r2.sync(run)
+	r2.done()
 	g, err := s.Service().Graph(t.Context(), run)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var texts []string
 	for _, n := range g.Nodes {
-		if n.API != "sync" {
-			texts = append(texts, n.OutputText+"/"+string(n.Origin))
-		}
+		texts = append(texts, n.OutputText+"/"+string(n.Origin))
 	}
 	if got := strings.Join(texts, ","); got != "joke one/cache,joke two/cache,joke three/new" {
 		t.Errorf("nodes of execution 2: %s", got)
@@ -282,7 +284,7 @@ func TestOutputOverwriteIsServedWithTheRecording(t *testing.T) {
 	a, _ := r.call(run, "h1", "Output the number 42", "42")
 	r.call(run, "h2", "Add 1 to 42", "43")
 	r.deregister(run, 0)
-	r.sync(run)
+	r.done()
 
 	if err := s.Service().EditCall(t.Context(), a, aco.CallEdit{Output: json.RawMessage(`{"text":"100"}`)}); err != nil {
 		t.Fatal(err)
@@ -306,7 +308,7 @@ func TestInputOverwriteMissesWithTheNewInput(t *testing.T) {
 	run, _ := r.hello("")
 	a, _ := r.call(run, "h1", "Output the number 42", "42")
 	r.deregister(run, 0)
-	r.sync(run)
+	r.done()
 	if err := s.Service().EditCall(t.Context(), a, aco.CallEdit{Input: json.RawMessage(`{"text":"Output the number 7"}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +341,7 @@ func TestSubrunsKeepTheirIdsOnRerun(t *testing.T) {
 	r.send(map[string]any{"type": "subrun_end", "run_id": s1, "status": "finished"})
 	r.send(map[string]any{"type": "subrun_end", "run_id": s2, "status": "crashed"})
 	r.deregister(run, 0)
-	r.sync(run)
+	r.done()
 
 	runs, err := s.Service().ListRuns(t.Context())
 	if err != nil {
@@ -375,22 +377,13 @@ func TestDroppedConnectionMarksRunCrashed(t *testing.T) {
 	r := dial(t, s)
 	run, _ := r.hello("")
 	r.call(run, "h1", "Output the number 42", "42")
-	r.sync(run)
-	r.conn.Close()
-	// The run is marked when the server sees the connection end.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, err := s.store.GetRun(t.Context(), run)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Status == aco.RunCrashed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status = %s after the runner vanished, want crashed", got.Status)
-		}
-		runtime.Gosched()
+	r.done() // no deregister: the program vanished
+	got, err := s.store.GetRun(t.Context(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != aco.RunCrashed {
+		t.Fatalf("status = %s after the runner vanished, want crashed", got.Status)
 	}
 	calls, err := s.store.Calls(t.Context(), run)
 	if err != nil || len(calls) != 1 {

@@ -119,8 +119,17 @@ func (db *DB) PutCall(ctx context.Context, c *aco.Call) error {
 
 // GetCall returns the call with nodeID, or aco.ErrNotFound.
 func (db *DB) GetCall(ctx context.Context, nodeID string) (*aco.Call, error) {
-	return getCall(db.read.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls WHERE node_id = ?`, nodeID))
+	return getCall(db.getCall.QueryRowContext(ctx, nodeID))
 }
+
+// The look-ups made for every recorded call are prepared once: parsing the
+// SQL each time cost more than running it.
+const (
+	getCallSQL  = `SELECT ` + callColumns + ` FROM calls WHERE node_id = ?`
+	findCallSQL = `SELECT ` + callColumns + ` FROM calls
+		WHERE run_id = ? AND input_hash = ? AND occurrence = ?
+		ORDER BY execution DESC, rowid DESC LIMIT 1`
+)
 
 func getCall(row *sql.Row) (*aco.Call, error) {
 	c, err := scanCall(row)
@@ -134,9 +143,7 @@ func getCall(row *sql.Row) (*aco.Call, error) {
 // any execution, the most recent execution's if there are several, or
 // aco.ErrNotFound. This is the cache look-up of a rerun.
 func (db *DB) FindCall(ctx context.Context, runID, inputHash string, occurrence int) (*aco.Call, error) {
-	return getCall(db.read.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls
-		WHERE run_id = ? AND input_hash = ? AND occurrence = ?
-		ORDER BY execution DESC, rowid DESC LIMIT 1`, runID, inputHash, occurrence))
+	return getCall(db.findCall.QueryRowContext(ctx, runID, inputHash, occurrence))
 }
 
 // isNull reports whether m is the JSON text null, which in a CallEdit

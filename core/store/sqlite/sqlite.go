@@ -36,7 +36,9 @@ type DB struct {
 	read  *sql.DB // read-only pool; the same as write for in-memory databases
 	now   func() time.Time
 
-	putCall *sql.Stmt // prepared on the write connection
+	putCall  *sql.Stmt // prepared on the write connection
+	getCall  *sql.Stmt // prepared on the read pool
+	findCall *sql.Stmt
 
 	reqs      chan *writeReq
 	quit      chan struct{}
@@ -119,7 +121,13 @@ func Open(path string, opts ...Option) (*DB, error) {
 		db.closeConns()
 		return nil, err
 	}
-	if db.putCall, err = w.Prepare(putCallSQL); err != nil {
+	if db.putCall, err = w.Prepare(putCallSQL); err == nil {
+		if db.getCall, err = db.read.Prepare(getCallSQL); err == nil {
+			db.findCall, err = db.read.Prepare(findCallSQL)
+		}
+	}
+	if err != nil {
+		db.closeStmts()
 		db.closeConns()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -137,15 +145,21 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
 		<-db.done
-		if db.putCall != nil {
-			db.putCall.Close()
-		}
+		db.closeStmts()
 		// Keep the query planner's statistics fresh for the next start; a
 		// failure here loses nothing.
 		db.write.Exec("PRAGMA optimize")
 		db.closeErr = db.closeConns()
 	})
 	return db.closeErr
+}
+
+func (db *DB) closeStmts() {
+	for _, st := range []*sql.Stmt{db.putCall, db.getCall, db.findCall} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 func (db *DB) closeConns() error {
