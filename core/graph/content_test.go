@@ -2,6 +2,7 @@ package graph
 
 import (
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -75,5 +76,37 @@ func TestContentIndexConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := x.Sources("out", ""); len(got) != 1 {
 		t.Fatalf("Sources dedups by node: got %v", got)
+	}
+}
+
+// The word index must find exactly what a scan of every output finds.
+func TestContentIndexAgreesWithScan(t *testing.T) {
+	outputs := []string{"42", "43", "4", "hello world", "(hello)", "world", "naïve", "x_1", "—dash", "a", "Add 1", "42."}
+	inputs := []string{"Add 1 to 42", "hello world!", "x(hello)y", "naïve café", "x_1 x_12", "—dash—", "a b c", "42.5", "Add 1 to 42.", "", "4 42 43"}
+	var x ContentIndex
+	for i, o := range outputs {
+		x.Add(string(rune('A'+i)), o)
+	}
+	for _, in := range inputs {
+		var want []string
+		for i, o := range outputs {
+			if containsWord(in, o) {
+				want = append(want, string(rune('A'+i)))
+			}
+		}
+		if got := x.Sources(in, ""); !reflect.DeepEqual(got, want) {
+			t.Errorf("Sources(%q) = %v, scan finds %v", in, got, want)
+		}
+	}
+}
+
+func BenchmarkContentIndexSources(b *testing.B) {
+	var x ContentIndex
+	for i := 0; i < 5000; i++ {
+		x.Add(string(rune(i)), "answer number "+strconv.Itoa(i))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x.Sources("Please add 1 to answer number 4321 and explain", "")
 	}
 }

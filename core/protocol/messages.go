@@ -9,7 +9,7 @@
 //
 //	runner → server                       server → runner
 //	hello{protocol,run_id?,...}           session{run_id,execution}
-//	subrun_start{id,parent,name}          subrun{id,run_id}
+//	subrun_start{id,parent,name}          subrun{id,run_id,execution}
 //	cache_get{id,run_id,api,input_hash}   cache_result{id,node_id,hit,output?,input_overwrite?}
 //	add_node{run_id,node_id,...}          (no answer; it is the cache put)
 //	subrun_end{run_id,status}             (no answer)
@@ -84,11 +84,13 @@ type SubrunStart struct {
 	Name   string `json:"name"`
 }
 
-// Subrun answers SubrunStart.
+// Subrun answers SubrunStart. Execution is 1 for a subrun that did not
+// exist before, which tells the runner no call of it can be in the cache.
 type Subrun struct {
-	Type  string `json:"type"`
-	ID    int64  `json:"id"`
-	RunID string `json:"run_id"`
+	Type      string `json:"type"`
+	ID        int64  `json:"id"`
+	RunID     string `json:"run_id"`
+	Execution int    `json:"execution"`
 }
 
 // SubrunEnd closes a subrun. Status is "finished" or "crashed".
@@ -124,7 +126,8 @@ type CacheResult struct {
 }
 
 // AddNode records a call once its output is known (or served from the
-// cache); it is the cache put. Origins are node ids whose taint reached the
+// cache); it is the cache put. In a run's first execution nothing can be in
+// the cache, so the runner skips CacheGet and names the node itself. Origins are node ids whose taint reached the
 // input (the taint issue fills them); content matching needs only InputText.
 type AddNode struct {
 	Type       string          `json:"type"`

@@ -302,7 +302,7 @@ func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 		return err
 	}
 	c.runs[r.ID] = newRunState(r)
-	c.reply(&protocol.Subrun{ID: m.ID, RunID: r.ID})
+	c.reply(&protocol.Subrun{ID: m.ID, RunID: r.ID, Execution: r.Execution})
 	return nil
 }
 

@@ -108,6 +108,9 @@ class Client:
     def __init__(self, sock, reader, protocol, run_id, execution):
         self.run_id = run_id
         self.execution = execution
+        # Runs in their first execution: nothing of theirs can be cached, so
+        # their calls skip the look-up round trip.
+        self._fresh = {run_id} if execution == 1 else set()
         self._sock = sock
         self._reader = reader
         self._protocol = protocol
@@ -119,6 +122,15 @@ class Client:
         self._dead = None  # why the client stopped, once it has
         self._closing = False
         self._reader_done = threading.Event()
+
+    def note_run(self, run_id, execution):
+        """Remember a subrun's execution number from its subrun answer."""
+        if execution == 1:
+            self._fresh.add(run_id)
+
+    def is_fresh(self, run_id):
+        """Whether run_id is in its first execution (no call can be cached)."""
+        return run_id in self._fresh
 
     def usable(self):
         return self._dead is None and os.getpid() == self._pid

@@ -100,6 +100,7 @@ class launch:
             return
         _install_thread_hooks()
         self.run_id = answer["run_id"]
+        c.note_run(self.run_id, answer.get("execution"))
         self._token = _run_id.set(self.run_id)
 
 

@@ -50,7 +50,7 @@ _FIELDS = {
     },
     SESSION: {"run_id": _STR, "execution": _INT},
     SUBRUN_START: {"id": _INT, "parent": _STR, "name": _STR},
-    SUBRUN: {"id": _INT, "run_id": _STR},
+    SUBRUN: {"id": _INT, "run_id": _STR, "execution": _INT},
     SUBRUN_END: {"run_id": _STR, "status": _STR},
     CACHE_GET: {"id": _INT, "run_id": _STR, "api": _STR, "input_hash": _STR},
     CACHE_RESULT: {

@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import queue
+import re
 import socket
 import sys
 import threading
@@ -71,9 +72,12 @@ class LLM:
 
 class AcoServer:
     """Answers hello with a session and each cache_get with the next entry of
-    `answers` (a miss by default); every message received lands in `got`."""
+    `answers` (a miss by default); every message received lands in `got`.
+    The session is a rerun (execution 2) unless told otherwise, so calls
+    look the cache up."""
 
-    def __init__(self):
+    def __init__(self, execution=2):
+        self.execution = execution
         self.got = queue.Queue()
         self.answers = []
         self.nodes = 0
@@ -88,7 +92,7 @@ class AcoServer:
             for line in r:
                 msg = json.loads(line)
                 if msg["type"] == "hello":
-                    answer = {"type": "session", "run_id": RUN, "execution": 1}
+                    answer = {"type": "session", "run_id": RUN, "execution": self.execution}
                 elif msg["type"] == "cache_get":
                     self.nodes += 1
                     answer = dict(self.answers.pop(0) if self.answers else {"hit": False})
@@ -117,10 +121,10 @@ def llm():
     s.close()
 
 
-@pytest.fixture
-def aco_server(tmp_path, monkeypatch):
+@pytest.fixture(params=[2])
+def aco_server(tmp_path, monkeypatch, request):
     monkeypatch.setenv("ACO_HOME", str(tmp_path))
-    s = AcoServer()
+    s = AcoServer(request.param)
     hello = {"type": "hello", "protocol": 1, "name": "test", "cwd": str(tmp_path), "argv": [], "interpreter": sys.executable, "pid": os.getpid()}
     c = aco_client.start(s.addr, hello)
     patches.install()
@@ -317,3 +321,21 @@ def test_nothing_recorded_without_a_client(llm):
     finally:
         patches.uninstall()
     assert got.choices[0].message.content == "echo: Output the number 42"
+
+
+@pytest.mark.parametrize("aco_server", [1], indirect=True)
+def test_first_execution_records_without_a_look_up(llm, aco_server):
+    """Nothing of a run in its first execution can be cached: the call goes
+    straight to the SDK, and the node is named by the shim."""
+    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    got = c.chat.completions.create(**chat_request())
+    assert got.choices[0].message.content == "echo: Output the number 42"
+    msg = aco_server.next()
+    assert msg["type"] == "add_node", "a cache_get was sent in a first execution: %r" % msg
+    assert re.fullmatch(r"[0-9a-f]{12}", msg["node_id"])
+    assert msg["output_text"] == "echo: Output the number 42" and msg["cached"] is False
+    second = c.chat.completions.create(**chat_request())
+    assert second.choices[0].message.content == got.choices[0].message.content
+    msg2 = aco_server.next()
+    assert msg2["type"] == "add_node" and msg2["node_id"] != msg["node_id"]
+    assert msg2["input_hash"] == msg["input_hash"]
