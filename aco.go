@@ -147,6 +147,8 @@ type Store interface {
 	GetCall(ctx context.Context, nodeID string) (*Call, error)
 	// PutCall inserts or replaces the call with c.NodeID.
 	PutCall(ctx context.Context, c *Call) error
+	// RecordCall does PutCall and AddEdges(edges) in one write.
+	RecordCall(ctx context.Context, c *Call, edges []Edge) error
 	EditCall(ctx context.Context, nodeID string, e CallEdit) error
 	// Calls lists the calls of a run's current execution, in Seq order.
 	Calls(ctx context.Context, runID string) ([]Call, error)

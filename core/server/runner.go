@@ -443,13 +443,7 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 	}
 	c.family.Add(m.NodeID, m.OutputText)
 	c.enqueue(m, func(ctx context.Context) error {
-		if err := c.s.store.PutCall(ctx, call); err != nil {
-			return err
-		}
-		if len(edges) > 0 {
-			return c.s.store.AddEdges(ctx, edges)
-		}
-		return nil
+		return c.s.store.RecordCall(ctx, call, edges)
 	})
 	return nil
 }

@@ -87,8 +87,37 @@ func checkJSON(node, field string, m json.RawMessage) error {
 // stored as given: it must be the run's current execution for Calls to list
 // the call.
 func (db *DB) PutCall(ctx context.Context, c *aco.Call) error {
+	put, err := db.putCallFunc(c)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, put)
+}
+
+// RecordCall stores c and the edges into it in one write: the server records
+// every call this way, and one commit instead of two per call is what lets
+// it keep up with many runners.
+func (db *DB) RecordCall(ctx context.Context, c *aco.Call, edges []aco.Edge) error {
+	put, err := db.putCallFunc(c)
+	if err != nil {
+		return err
+	}
+	add, err := db.addEdgesFunc(edges)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *sql.Tx) error {
+		if err := put(tx); err != nil {
+			return err
+		}
+		return add(tx)
+	})
+}
+
+// putCallFunc checks c and returns the write that stores it.
+func (db *DB) putCallFunc(c *aco.Call) (writeFunc, error) {
 	if c.NodeID == "" || c.RunID == "" {
-		return aco.Errorf(aco.EINVALID, "a call needs a node id and a run id")
+		return nil, aco.Errorf(aco.EINVALID, "a call needs a node id and a run id")
 	}
 	for _, f := range []struct {
 		name string
@@ -98,14 +127,14 @@ func (db *DB) PutCall(ctx context.Context, c *aco.Call) error {
 		{"output_overwrite", c.OutputOverwrite}, {"prev_output", c.PrevOutput},
 	} {
 		if err := checkJSON(c.NodeID, f.name, f.v); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	args := []any{c.RunID, c.NodeID, c.Seq, c.API, c.Kind, c.Model, jsonColumn(c.Input), c.InputHash,
 		c.Occurrence, jsonColumn(c.InputOverwrite), jsonColumn(c.Output), jsonColumn(c.OutputOverwrite),
 		jsonColumn(c.PrevOutput), c.InputText, c.OutputText, c.Location, toMS(c.StartedAt),
 		c.DurationMS, c.Stream, c.Execution, string(c.Origin)}
-	return db.update(ctx, func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
 		_, err := tx.Stmt(db.putCall).Exec(args...)
 		switch {
 		case isForeignKey(err):
@@ -114,7 +143,7 @@ func (db *DB) PutCall(ctx context.Context, c *aco.Call) error {
 			return fmt.Errorf("put call %s: %w", c.NodeID, err)
 		}
 		return nil
-	})
+	}, nil
 }
 
 // GetCall returns the call with nodeID, or aco.ErrNotFound.

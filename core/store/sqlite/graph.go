@@ -14,26 +14,33 @@ import (
 // match only a likely one. Every edge needs a source, a target, a run that
 // exists (else ENOTFOUND) and Via taint or content (else EINVALID).
 func (db *DB) AddEdges(ctx context.Context, edges []aco.Edge) error {
+	add, err := db.addEdgesFunc(edges)
+	if err != nil || len(edges) == 0 {
+		return err
+	}
+	return db.update(ctx, add)
+}
+
+const addEdgeSQL = `INSERT INTO edges (run_id, source, target, via) VALUES (?, ?, ?, ?)
+	ON CONFLICT (source, target) DO UPDATE SET via = excluded.via
+	WHERE excluded.via = 'taint'`
+
+// addEdgesFunc checks edges and returns the write that adds them.
+func (db *DB) addEdgesFunc(edges []aco.Edge) (writeFunc, error) {
 	for _, e := range edges {
 		if e.RunID == "" || e.Source == "" || e.Target == "" {
-			return aco.Errorf(aco.EINVALID, "an edge needs a run id, a source and a target (got %s -> %s in run %q)",
+			return nil, aco.Errorf(aco.EINVALID, "an edge needs a run id, a source and a target (got %s -> %s in run %q)",
 				e.Source, e.Target, e.RunID)
 		}
 		if e.Via != aco.ViaTaint && e.Via != aco.ViaContent {
-			return aco.Errorf(aco.EINVALID, "edge %s -> %s: via %q is not taint or content", e.Source, e.Target, e.Via)
+			return nil, aco.Errorf(aco.EINVALID, "edge %s -> %s: via %q is not taint or content", e.Source, e.Target, e.Via)
 		}
 	}
-	if len(edges) == 0 {
-		return nil
-	}
-	return db.update(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`INSERT INTO edges (run_id, source, target, via) VALUES (?, ?, ?, ?)
-			ON CONFLICT (source, target) DO UPDATE SET via = excluded.via
-			WHERE excluded.via = 'taint'`)
-		if err != nil {
-			return fmt.Errorf("add edges: %w", err)
+	return func(tx *sql.Tx) error {
+		if len(edges) == 0 {
+			return nil
 		}
-		defer stmt.Close()
+		stmt := tx.Stmt(db.addEdge)
 		for _, e := range edges {
 			_, err := stmt.Exec(e.RunID, e.Source, e.Target, string(e.Via))
 			switch {
@@ -44,7 +51,7 @@ func (db *DB) AddEdges(ctx context.Context, edges []aco.Edge) error {
 			}
 		}
 		return nil
-	})
+	}, nil
 }
 
 // Edges lists the edges into the calls of runID in the order they were

@@ -37,6 +37,7 @@ type DB struct {
 	now   func() time.Time
 
 	putCall  *sql.Stmt // prepared on the write connection
+	addEdge  *sql.Stmt
 	getCall  *sql.Stmt // prepared on the read pool
 	findCall *sql.Stmt
 
@@ -122,6 +123,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	if db.putCall, err = w.Prepare(putCallSQL); err == nil {
+		db.addEdge, err = w.Prepare(addEdgeSQL)
+	}
+	if err == nil {
 		if db.getCall, err = db.read.Prepare(getCallSQL); err == nil {
 			db.findCall, err = db.read.Prepare(findCallSQL)
 		}
@@ -155,7 +159,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeStmts() {
-	for _, st := range []*sql.Stmt{db.putCall, db.getCall, db.findCall} {
+	for _, st := range []*sql.Stmt{db.putCall, db.addEdge, db.getCall, db.findCall} {
 		if st != nil {
 			st.Close()
 		}

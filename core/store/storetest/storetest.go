@@ -45,6 +45,7 @@ func Run(t *testing.T, open Open) {
 		{"EditCall", testEditCall},
 		{"Calls", testCalls},
 		{"Edges", testEdges},
+		{"RecordCall", testRecordCall},
 		{"Logs", testLogs},
 		{"Concurrent", testConcurrent},
 	}
@@ -780,6 +781,31 @@ func testCalls(t *testing.T, s aco.Store) {
 	if got := nodeIDs(calls); !reflect.DeepEqual(got, []string{"l0", "l3"}) {
 		t.Errorf("Calls after a rerun = %v, want [l0 l3]", got)
 	}
+}
+
+// RecordCall stores a call and its edges together, or neither.
+func testRecordCall(t *testing.T, s aco.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, newRun("run-rc", 0))
+	first := newCall("run-rc", "rc-1", 0, 1)
+	if err := s.RecordCall(ctx, first, nil); err != nil {
+		t.Fatalf("RecordCall without edges: %v", err)
+	}
+	second := newCall("run-rc", "rc-2", 1, 1)
+	edges := []aco.Edge{{RunID: "run-rc", Source: "rc-1", Target: "rc-2", Via: aco.ViaContent}}
+	if err := s.RecordCall(ctx, second, edges); err != nil {
+		t.Fatalf("RecordCall: %v", err)
+	}
+	if got := mustGetCall(t, s, "rc-2"); got.OutputText != second.OutputText {
+		t.Errorf("recorded call = %+v", got)
+	}
+	if got, err := s.Edges(ctx, "run-rc"); err != nil || !reflect.DeepEqual(got, edges) {
+		t.Errorf("Edges = %v, %v; want %v", got, err, edges)
+	}
+	bad := []aco.Edge{{RunID: "run-rc", Source: "rc-2", Target: "rc-3", Via: "guess"}}
+	wantCode(t, "RecordCall with a bad edge", s.RecordCall(ctx, newCall("run-rc", "rc-3", 2, 1), bad), aco.EINVALID)
+	wantNotFound(t, "the call of a refused RecordCall", func() error { _, err := s.GetCall(ctx, "rc-3"); return err }())
+	wantCode(t, "RecordCall into a missing run", s.RecordCall(ctx, newCall("no-such-run", "rc-4", 0, 1), nil), aco.ENOTFOUND)
 }
 
 func testEdges(t *testing.T, s aco.Store) {
