@@ -6,8 +6,6 @@ package reruncmd
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,8 +13,7 @@ import (
 	"github.com/aco-dev/aco"
 	"github.com/aco-dev/aco/cli/cmdutil"
 	"github.com/aco-dev/aco/cli/launchcmd"
-	"github.com/aco-dev/aco/core/config"
-	"github.com/aco-dev/aco/core/redact"
+	"github.com/aco-dev/aco/core/rerun"
 )
 
 // Options are the arguments of `aco rerun`.
@@ -76,7 +73,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(run.Argv) == 0 {
 		return aco.Errorf(aco.EINVALID, "run %s has no recorded command line to rerun", run.ID)
 	}
-	env := Environment(run, cfg, f.Environ())
+	env := rerun.Environment(run, cfg, f.Environ())
 	if err := os.Chdir(run.Cwd); err != nil {
 		return aco.Errorf(aco.EINVALID, "cannot rerun in %s: %v", run.Cwd, err)
 	}
@@ -94,63 +91,4 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
-}
-
-// Environment is the environment a rerun of run gets: the recorded one,
-// with redacted secrets taken from current (or dropped when current lacks
-// them), aco's own settings taken from current so the rerun reaches the same
-// server, and ACO_RUN_ID naming the run to continue.
-func Environment(run aco.Run, cfg config.Config, current []string) []string {
-	cur := map[string]string{}
-	for _, kv := range current {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			cur[k] = v
-		}
-	}
-	env := map[string]string{}
-	for k, v := range run.Env {
-		if strings.HasPrefix(k, "ACO_") {
-			continue
-		}
-		if redact.IsRedacted(v) {
-			cv, ok := cur[k]
-			if !ok {
-				continue
-			}
-			v = cv
-		}
-		env[k] = v
-	}
-	for k, v := range cur {
-		if strings.HasPrefix(k, "ACO_") && k != "ACO_RUN_ID" && k != "ACO_DISABLE" {
-			env[k] = v
-		}
-	}
-	if pp, ok := env["PYTHONPATH"]; ok {
-		env["PYTHONPATH"] = withoutShim(pp, cfg.Home)
-	}
-	env["ACO_HOME"] = cfg.Home
-	env["ACO_RUN_ID"] = run.ID
-	if run.Interpreter != "" {
-		env["ACO_PYTHON"] = run.Interpreter
-	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// withoutShim drops aco's unpacked shim from a PYTHONPATH; the launcher puts
-// the current one back.
-func withoutShim(pp, home string) string {
-	shim := filepath.Join(home, "shim") + string(filepath.Separator)
-	var keep []string
-	for _, p := range filepath.SplitList(pp) {
-		if !strings.HasPrefix(p+string(filepath.Separator), shim) {
-			keep = append(keep, p)
-		}
-	}
-	return strings.Join(keep, string(filepath.ListSeparator))
 }
