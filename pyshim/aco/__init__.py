@@ -43,21 +43,49 @@ def log(entry, success=None):
         _log.log("aco.log failed", exc_info=True)
 
 
-# Taint tracking (which LLM outputs flowed into a value) is filled in by the
-# taint work; until then values carry no origins and pass through unchanged,
-# so programs written against these names already run.
+# Taint tracking (which LLM outputs flowed into a value): see aco.taint,
+# imported on first use so that `import aco` stays cheap.
 
 
 def taint_wrap(obj, taint_origin=None, **_):
-    """Mark obj as derived from the given LLM call(s). Currently the identity."""
-    return obj
+    """obj marked as derived from the LLM call id(s) taint_origin (one id or
+    an iterable of ids); obj itself when there are none. Never raises."""
+    if taint_origin is None:
+        return obj
+    if isinstance(taint_origin, int):
+        taint_origin = str(taint_origin)
+    try:
+        from aco import taint
+
+        return taint.wrap(obj, taint_origin)
+    except Exception:
+        from aco import _log
+
+        _log.log("aco.taint_wrap failed", exc_info=True)
+        return obj
 
 
 def get_taint_origins(obj):
-    """The LLM call ids obj derives from. Currently always empty."""
-    return []
+    """The LLM call ids obj derives from, as a sorted list."""
+    try:
+        from aco import taint
+
+        return sorted(taint.get_origins(obj))
+    except Exception:
+        from aco import _log
+
+        _log.log("aco.get_taint_origins failed", exc_info=True)
+        return []
 
 
 def untaint_if_needed(obj, **_):
-    """obj without taint wrappers. Currently the identity."""
-    return obj
+    """obj without taint wrappers (obj itself when nothing in it is tainted)."""
+    try:
+        from aco import taint
+
+        return taint.untaint(obj)
+    except Exception:
+        from aco import _log
+
+        _log.log("aco.untaint_if_needed failed", exc_info=True)
+        return obj
