@@ -245,10 +245,17 @@ var selectorFields = []struct {
 	{"output_text", RootResponse, "output_text reads the response"},
 	{"set_input", RootRequest, "set_input edits the request"},
 	{"set_output", RootResponse, "set_output edits the response"},
+	{"attachments", RootRequest, "attachments reads the request"},
+	{"tools", RootRequest, "tools reads the request"},
 }
 
+var (
+	hookName = regexp.MustCompile(`^[a-z_][a-z0-9_]*:[A-Za-z_][A-Za-z0-9_]*$`)
+	attrName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
 func (d *decoder) method(n *yaml.Node, prefix, sdkImport string) Method {
-	known := []string{"api", "kind", "target", "async_target", "response_type", "passthrough", "model", "input_text", "output_text", "set_input", "set_output"}
+	known := []string{"api", "kind", "target", "async_target", "response_type", "passthrough", "model", "input_text", "output_text", "set_input", "set_output", "attachments", "tools", "stream", "raw_response", "hook"}
 	fields := d.mapping(n, prefix, known, []string{"api", "kind", "target"})
 	m := Method{
 		API:         d.str(fields["api"], prefix+".api", apiID, "an api id (lower-case dotted, e.g. openai.responses.create)"),
@@ -261,7 +268,7 @@ func (d *decoder) method(n *yaml.Node, prefix, sdkImport string) Method {
 	}
 	if m.Kind == KindTaint {
 		// Taint pass-through records nothing, so it has nothing to select.
-		for _, f := range append([]string{"response_type"}, selectorNames()...) {
+		for _, f := range append([]string{"response_type", "stream", "raw_response", "hook"}, selectorNames()...) {
 			if fn := fields[f]; fn != nil {
 				d.errorf(fn, prefix+"."+f, "not used by kind taint (remove it)")
 			}
@@ -275,10 +282,22 @@ func (d *decoder) method(n *yaml.Node, prefix, sdkImport string) Method {
 	}
 	m.Passthrough, m.Model, m.InputText, m.OutputText = sels["passthrough"], sels["model"], sels["input_text"], sels["output_text"]
 	m.SetInput, m.SetOutput = sels["set_input"], sels["set_output"]
-	required := []string{"response_type", "input_text", "output_text"}
+	m.Attachments, m.Tools = sels["attachments"], sels["tools"]
+	if sn := fields["stream"]; sn != nil {
+		m.Stream = d.stream(sn, prefix+".stream")
+	}
+	if rn := fields["raw_response"]; rn != nil {
+		m.Raw = d.raw(rn, prefix+".raw_response")
+	}
+	m.Hook = d.str(fields["hook"], prefix+".hook", hookName, `a hook "module:attribute" naming pyshim/aco/patches/hooks/<module>.py (e.g. openai:parsed_chat_completion)`)
+	required := []string{"response_type", "input_text"}
 	if m.Kind == KindLLM {
-		// An LLM node is edited in the UI by text, so it must say where text goes.
-		required = append(required, "model", "set_input", "set_output")
+		// An LLM node is edited in the UI by its input text, so it must say
+		// where that goes. Output text is optional: embeddings have none.
+		required = append(required, "model", "set_input")
+	}
+	if fields["set_output"] != nil && fields["output_text"] == nil {
+		d.errorf(fields["set_output"], prefix+".output_text", "missing (set_output needs output_text to read the edit back)")
 	}
 	for _, r := range required {
 		if fields[r] == nil {
@@ -341,4 +360,47 @@ func (d *decoder) selectors(n *yaml.Node, field, root, why string) []Selector {
 		out = append(out, sel)
 	}
 	return out
+}
+
+func (d *decoder) stream(n *yaml.Node, prefix string) *Stream {
+	known := []string{"when", "always", "shape", "manager_attr", "text", "full_text"}
+	f := d.mapping(n, prefix, known, []string{"text"})
+	st := &Stream{Shape: ShapeIterator}
+	st.When = d.selectors(f["when"], prefix+".when", RootRequest, "when reads the request")
+	if an := f["always"]; an != nil {
+		if an.Kind != yaml.ScalarNode || (an.Value != "true" && an.Value != "false") {
+			d.errorf(an, prefix+".always", "expected true or false")
+		}
+		st.Always = an.Value == "true"
+	}
+	switch {
+	case f["when"] == nil && !st.Always:
+		d.errorf(n, prefix+".when", "missing (say when the call streams, or always: true for a method that always does)")
+	case f["when"] != nil && st.Always:
+		d.errorf(f["always"], prefix+".always", "give when or always: true, not both")
+	}
+	if sn := f["shape"]; sn != nil {
+		st.Shape = StreamShape(d.str(sn, prefix+".shape", nil, "iterator or manager"))
+		if st.Shape != "" && st.Shape != ShapeIterator && st.Shape != ShapeManager {
+			d.errorf(sn, prefix+".shape", "unknown shape %q (expected iterator or manager)", st.Shape)
+		}
+	}
+	st.ManagerAttr = d.str(f["manager_attr"], prefix+".manager_attr", attrName, "an attribute name (e.g. _MessageStreamManager__api_request)")
+	if st.Shape == ShapeManager && f["manager_attr"] == nil {
+		d.errorf(n, prefix+".manager_attr", "missing (required for shape manager: the attribute that opens the raw stream)")
+	}
+	if st.Shape != ShapeManager && f["manager_attr"] != nil {
+		d.errorf(f["manager_attr"], prefix+".manager_attr", "only used by shape manager (remove it)")
+	}
+	st.Text = d.selectors(f["text"], prefix+".text", RootChunk, "text reads a chunk")
+	st.FullText = d.selectors(f["full_text"], prefix+".full_text", RootChunk, "full_text reads a chunk")
+	return st
+}
+
+func (d *decoder) raw(n *yaml.Node, prefix string) *Raw {
+	f := d.mapping(n, prefix, []string{"when", "parse"}, []string{"when", "parse"})
+	return &Raw{
+		When:  d.selectors(f["when"], prefix+".when", RootRequest, "when reads the request"),
+		Parse: d.str(f["parse"], prefix+".parse", attrName, "a method name of the raw wrapper (e.g. parse)"),
+	}
 }

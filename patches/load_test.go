@@ -53,7 +53,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown root", method("output_text: response.choices[0].message.content", "output_text: resp.choices"),
-			[]string{`patches/openai.yaml:16: methods[0].output_text: unknown root "resp" (expected request or response)`}},
+			[]string{`patches/openai.yaml:16: methods[0].output_text: unknown root "resp" (expected request, response or chunk)`}},
 		{"wrong root", method("set_output: response.choices[0].message.content", "set_output: request.x"),
 			[]string{`patches/openai.yaml:18: methods[0].set_output: selector "request.x" must start with response (set_output edits the response)`}},
 		{"bad step", method("model: request.model", "model: request.messages[x]"),
@@ -136,7 +136,7 @@ func TestParseSelector(t *testing.T) {
 		{src: "response.output[*].content[*].text", want: []Step{{Kind: StepKey, Key: "output"}, {Kind: StepAll}, {Kind: StepKey, Key: "content"}, {Kind: StepAll}, {Kind: StepKey, Key: "text"}}},
 		{src: "request.messages[-1]", want: []Step{{Kind: StepKey, Key: "messages"}, {Kind: StepIndex, Index: -1}}},
 		{src: `request["a]b"]["q\"\\"]._x9`, want: []Step{{Kind: StepKey, Key: "a]b"}, {Kind: StepKey, Key: `q"\`}, {Kind: StepKey, Key: "_x9"}}},
-		{src: "", err: "must start with request or response"},
+		{src: "", err: "must start with request, response or chunk"},
 		{src: "responses.x", err: `unknown root "responses"`},
 		{src: "request.9a", err: `expected a field name after "." at offset 7`},
 		{src: "request[+1]", err: "found [+1]"},

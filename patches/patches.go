@@ -52,4 +52,49 @@ type Method struct {
 	OutputText  []Selector
 	SetInput    []Selector // the first selector that finds a place takes an input text edit
 	SetOutput   []Selector // the same for an output text edit
+	Attachments []Selector // every string found names a file, image or audio the input carries
+	Tools       []Selector // every string found names a tool offered to the model
+	Stream      *Stream    // how a streaming call streams; nil when the method never streams
+	Raw         *Raw       // how a raw-response call wraps its response; nil when none does
+	// Hook names "module:attribute" in pyshim/aco/patches/hooks/: hand-written
+	// Python for what selectors cannot say (README.md lists its stages).
+	Hook string
+}
+
+// StreamShape is what a streaming call returns.
+type StreamShape string
+
+const (
+	// ShapeIterator: an iterable (sync or async) of chunks, possibly also a
+	// context manager, as openai's Stream or a generator.
+	ShapeIterator StreamShape = "iterator"
+	// ShapeManager: a context manager that opens the stream on entry by
+	// calling (or awaiting) one of its attributes, as anthropic's
+	// messages.stream(); aco wraps that attribute so the SDK's own helper
+	// classes consume the recorded or replayed chunks.
+	ShapeManager StreamShape = "manager"
+)
+
+// Stream declares a method's streaming shape.
+type Stream struct {
+	When   []Selector // the call streams when any of these is truthy...
+	Always bool       // ...or always (a .stream() helper)
+	Shape  StreamShape
+	// ManagerAttr is the manager's attribute holding the zero-argument
+	// callable, or the awaitable, that opens the raw stream (shape manager).
+	ManagerAttr string
+	// Text: the text each chunk adds; the node's output text is their
+	// concatenation. An output edit puts the whole new text into the first
+	// place found and empties the later ones.
+	Text []Selector
+	// FullText: places in chunks that repeat the whole text so far (a final
+	// event); an output edit sets each to the new text.
+	FullText []Selector
+}
+
+// Raw declares calls that return a raw HTTP response wrapper (openai's
+// with_raw_response) instead of the response itself.
+type Raw struct {
+	When  []Selector // the call is raw when any of these is truthy
+	Parse string     // the wrapper's method returning the response
 }

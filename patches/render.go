@@ -52,9 +52,10 @@ func renderFile(f *File) []byte {
 	header(&b, f.Path)
 	fmt.Fprintf(&b, `"""Declarations of the %s SDK's patched methods, read by aco.patches.
 
-A selector is a tuple: its root ("request" or "response"), then its steps:
-a str is a field, an int a list index (negative counts from the end), None
-every element of a list. The grammar is in patches/README.md.
+A selector is a tuple: its root ("request", "response" or "chunk"), then its
+steps: a str is a field, an int a list index (negative counts from the end),
+None every element of a list, and a tuple ("?", key, value) keeps an object
+whose key holds value. The grammar is in patches/README.md.
 """
 `, f.SDK.Distribution)
 	fmt.Fprintf(&b, "\nSCHEMA = %d\n\nSDK = {\n", f.Schema)
@@ -65,6 +66,7 @@ every element of a list. The grammar is in patches/README.md.
 		{"verified", f.SDK.Verified},
 		{"changelog", f.SDK.Changelog},
 		{"releases", f.SDK.Releases},
+		{"source", f.Path},
 	} {
 		fmt.Fprintf(&b, "    %s: %s,\n", pyStr(kv[0]), pyStr(kv[1]))
 	}
@@ -87,25 +89,62 @@ every element of a list. The grammar is in patches/README.md.
 			{"output_text", m.OutputText},
 			{"set_input", m.SetInput},
 			{"set_output", m.SetOutput},
+			{"attachments", m.Attachments},
+			{"tools", m.Tools},
 		} {
-			if len(s.sels) == 0 {
-				field(s.name, "()")
-				continue
-			}
-			fmt.Fprintf(&b, "        %s: (\n", pyStr(s.name))
-			for _, sel := range s.sels {
-				comment := "  # " + sel.Text
-				if strings.ContainsAny(sel.Text, "\r\n\u2028\u2029\f\v") {
-					comment = "" // a quoted key with a line break would end the comment early
-				}
-				fmt.Fprintf(&b, "            %s,%s\n", pySelector(sel), comment)
-			}
-			b.WriteString("        ),\n")
+			selectorField(&b, "        ", s.name, s.sels)
 		}
+		if st := m.Stream; st == nil {
+			field("stream", "None")
+		} else {
+			b.WriteString("        \"stream\": {\n")
+			in := "            "
+			selectorField(&b, in, "when", st.When)
+			fmt.Fprintf(&b, "%s\"always\": %s,\n", in, pyBool(st.Always))
+			fmt.Fprintf(&b, "%s\"shape\": %s,\n", in, pyStr(string(st.Shape)))
+			fmt.Fprintf(&b, "%s\"manager_attr\": %s,\n", in, pyOptStr(st.ManagerAttr))
+			selectorField(&b, in, "text", st.Text)
+			selectorField(&b, in, "full_text", st.FullText)
+			b.WriteString("        },\n")
+		}
+		if r := m.Raw; r == nil {
+			field("raw_response", "None")
+		} else {
+			b.WriteString("        \"raw_response\": {\n")
+			selectorField(&b, "            ", "when", r.When)
+			fmt.Fprintf(&b, "            \"parse\": %s,\n", pyStr(r.Parse))
+			b.WriteString("        },\n")
+		}
+		field("hook", pyOptStr(m.Hook))
 		b.WriteString("    },\n")
 	}
 	b.WriteString(")\n")
 	return b.Bytes()
+}
+
+// selectorField writes `"name": (selectors...),` at the given indentation,
+// each selector followed by its source as a comment.
+func selectorField(b *bytes.Buffer, indent, name string, sels []Selector) {
+	if len(sels) == 0 {
+		fmt.Fprintf(b, "%s%s: (),\n", indent, pyStr(name))
+		return
+	}
+	fmt.Fprintf(b, "%s%s: (\n", indent, pyStr(name))
+	for _, sel := range sels {
+		comment := "  # " + sel.Text
+		if strings.ContainsAny(sel.Text, "\r\n\u2028\u2029\f\v") {
+			comment = "" // a quoted key with a line break would end the comment early
+		}
+		fmt.Fprintf(b, "%s    %s,%s\n", indent, pySelector(sel), comment)
+	}
+	fmt.Fprintf(b, "%s),\n", indent)
+}
+
+func pyBool(v bool) string {
+	if v {
+		return "True"
+	}
+	return "False"
 }
 
 func pySelector(s Selector) string {
@@ -118,6 +157,8 @@ func pySelector(s Selector) string {
 			parts = append(parts, strconv.Itoa(st.Index))
 		case StepAll:
 			parts = append(parts, "None")
+		case StepFilter:
+			parts = append(parts, "(\"?\", "+pyStr(st.Key)+", "+pyStr(st.Value)+")")
 		}
 	}
 	if len(parts) == 1 {

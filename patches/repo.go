@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -39,9 +40,50 @@ func FindRoot(start string) (string, error) {
 	}
 }
 
-// LoadRoot loads the declarations of the checkout at root.
+// HooksDir holds the hand-written hooks declarations name, relative to the
+// repository root.
+const HooksDir = "pyshim/aco/patches/hooks"
+
+// LoadRoot loads the declarations of the checkout at root and checks that
+// every hook they name exists.
 func LoadRoot(root string) ([]*File, error) {
-	return Load(os.DirFS(root), Dir)
+	files, err := Load(os.DirFS(root), Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHooks(os.DirFS(root), files); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// checkHooks finds each "module:attribute" hook's module in HooksDir and a
+// top-level definition or assignment of attribute in it. It reads the
+// source rather than importing it: Go cannot, and the hook imports the SDK.
+func checkHooks(fsys fs.FS, files []*File) error {
+	var errs []string
+	for _, f := range files {
+		for i, m := range f.Methods {
+			if m.Hook == "" {
+				continue
+			}
+			mod, attr, _ := strings.Cut(m.Hook, ":")
+			p := HooksDir + "/" + mod + ".py"
+			src, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: methods[%d].hook: %s does not exist (write the hook there or fix the name)", f.Path, i, p))
+				continue
+			}
+			def := regexp.MustCompile(`(?m)^(def|class|async def)\s+` + regexp.QuoteMeta(attr) + `\b|^` + regexp.QuoteMeta(attr) + `\s*=`)
+			if !def.Match(src) {
+				errs = append(errs, fmt.Sprintf("%s: methods[%d].hook: %s defines no top-level %s", f.Path, i, p, attr))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return aco.Errorf(aco.EINVALID, "%s", strings.Join(errs, "\n"))
+	}
+	return nil
 }
 
 // change is one generated file whose content on disk differs from what the

@@ -10,15 +10,17 @@ import (
 const (
 	RootRequest  = "request"  // the call's keyword arguments as JSON
 	RootResponse = "response" // the response's model_dump(mode="json")
+	RootChunk    = "chunk"    // one streamed chunk's model_dump(mode="json")
 )
 
 // StepKind is what one step of a selector does.
 type StepKind int
 
 const (
-	StepKey   StepKind = iota // .name or ["name"]: a field of an object
-	StepIndex                 // [n]: an element of a list, negative from the end
-	StepAll                   // [*]: every element of a list
+	StepKey    StepKind = iota // .name or ["name"]: a field of an object
+	StepIndex                  // [n]: an element of a list, negative from the end
+	StepAll                    // [*]: every element of a list
+	StepFilter                 // [?key=="value"]: the value itself, if it is an object whose key holds value
 )
 
 // Step is one step of a selector's path.
@@ -26,6 +28,7 @@ type Step struct {
 	Kind  StepKind
 	Key   string
 	Index int
+	Value string // StepFilter: the string the key must hold
 }
 
 // Selector is a parsed path into a request or a response, e.g.
@@ -44,10 +47,10 @@ func ParseSelector(src string) (Selector, error) {
 	sel := Selector{Text: src}
 	root, rest := leadingName(src)
 	if root == "" {
-		return sel, fmt.Errorf("selector %q must start with request or response", src)
+		return sel, fmt.Errorf("selector %q must start with request, response or chunk", src)
 	}
-	if root != RootRequest && root != RootResponse {
-		return sel, fmt.Errorf("unknown root %q (expected request or response)", root)
+	if root != RootRequest && root != RootResponse && root != RootChunk {
+		return sel, fmt.Errorf("unknown root %q (expected request, response or chunk)", root)
 	}
 	sel.Root = root
 	pos := len(root)
@@ -90,32 +93,22 @@ func leadingName(s string) (name, rest string) {
 	return s[:i], s[i:]
 }
 
-// parseBracket parses [*], [n] or ["key"] at the start of s and returns the
-// step and the number of bytes it took.
+// parseBracket parses [*], [n], ["key"] or [?key=="value"] at the start of
+// s and returns the step and the number of bytes it took.
 func parseBracket(s string) (Step, int, error) {
 	end := strings.IndexByte(s, ']')
 	if strings.HasPrefix(s, `["`) {
-		// A quoted key may hold "]", so find the closing quote first.
-		var b strings.Builder
-		for i := 2; i < len(s); i++ {
-			switch c := s[i]; c {
-			case '\\':
-				if i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
-					b.WriteByte(s[i+1])
-					i++
-					continue
-				}
-				return Step{}, 0, fmt.Errorf(`expected \" or \\ after a backslash`)
-			case '"':
-				if i+1 >= len(s) || s[i+1] != ']' {
-					return Step{}, 0, fmt.Errorf(`expected "]" after the quoted key`)
-				}
-				return Step{Kind: StepKey, Key: b.String()}, i + 2, nil
-			default:
-				b.WriteByte(c)
-			}
+		key, n, err := parseQuoted(s[1:])
+		if err != nil {
+			return Step{}, 0, err
 		}
-		return Step{}, 0, fmt.Errorf(`unterminated quoted key`)
+		if !strings.HasPrefix(s[1+n:], "]") {
+			return Step{}, 0, fmt.Errorf(`expected "]" after the quoted key`)
+		}
+		return Step{Kind: StepKey, Key: key}, n + 2, nil
+	}
+	if strings.HasPrefix(s, "[?") {
+		return parseFilter(s)
 	}
 	if end < 0 {
 		return Step{}, 0, fmt.Errorf(`expected "]"`)
@@ -129,4 +122,58 @@ func parseBracket(s string) (Step, int, error) {
 		return Step{}, 0, fmt.Errorf(`expected [*], [integer] or ["key"], found [%s]`, inner)
 	}
 	return Step{Kind: StepIndex, Index: n}, end + 1, nil
+}
+
+// parseQuoted parses a double-quoted string at the start of s (\" and \\
+// escapes) and returns it and the number of bytes it took.
+func parseQuoted(s string) (string, int, error) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+				b.WriteByte(s[i+1])
+				i++
+				continue
+			}
+			return "", 0, fmt.Errorf(`expected \" or \\ after a backslash`)
+		case '"':
+			return b.String(), i + 1, nil
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", 0, fmt.Errorf(`unterminated quoted key`)
+}
+
+// parseFilter parses [?key=="value"] or [?"key"=="value"].
+func parseFilter(s string) (Step, int, error) {
+	const want = `expected [?key=="value"]`
+	pos := 2
+	var key string
+	if strings.HasPrefix(s[pos:], `"`) {
+		k, n, err := parseQuoted(s[pos:])
+		if err != nil {
+			return Step{}, 0, err
+		}
+		key, pos = k, pos+n
+	} else {
+		key, _ = leadingName(s[pos:])
+		if key == "" {
+			return Step{}, 0, fmt.Errorf("%s: a field name after \"[?\"", want)
+		}
+		pos += len(key)
+	}
+	if !strings.HasPrefix(s[pos:], `=="`) {
+		return Step{}, 0, fmt.Errorf(`%s: "==" and a quoted value after the field`, want)
+	}
+	value, n, err := parseQuoted(s[pos+2:])
+	if err != nil {
+		return Step{}, 0, err
+	}
+	pos += 2 + n
+	if !strings.HasPrefix(s[pos:], "]") {
+		return Step{}, 0, fmt.Errorf(`%s: "]" after the value`, want)
+	}
+	return Step{Kind: StepFilter, Key: key, Value: value}, pos + 1, nil
 }

@@ -121,7 +121,7 @@ func TestList(t *testing.T) {
 func TestErrors(t *testing.T) {
 	bad := checkout(t, strings.Replace(decl, "output_text: response.", "output_text: resp.", 1))
 	_, stderr, code := run(t, bad, "render")
-	if code != 1 || !strings.Contains(stderr, `patches/openai.yaml:17: methods[0].output_text: unknown root "resp" (expected request or response)`) {
+	if code != 1 || !strings.Contains(stderr, `patches/openai.yaml:17: methods[0].output_text: unknown root "resp" (expected request, response or chunk)`) {
 		t.Fatalf("render of an invalid file: code %d, stderr %q", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(bad, "pyshim")); !os.IsNotExist(err) {

@@ -5,7 +5,6 @@ sends through the real aco.client."""
 
 import asyncio
 import copy
-import http.server
 import inspect
 import json
 import os
@@ -20,6 +19,7 @@ import pytest
 from aco import client as aco_client
 from aco import patches
 from aco.patches import runtime
+from mockllm_server import aco_bin, mockllm  # noqa: F401 (fixtures)
 from test_patches_runtime import CHAT, RESPONSES, chat_json, responses_json
 
 openai = pytest.importorskip("openai")
@@ -37,37 +37,26 @@ def last_text(body):
 
 
 class LLM:
-    """Answers chat completions and responses with "echo: <last input text>"."""
+    """The real mock LLM server, and the request bodies this test's clients
+    sent it (seen through the SDK's own HTTP client's event hook)."""
 
-    def __init__(self):
+    def __init__(self, server):
+        self.base_url = server.base_url
         self.bodies = []
-        outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.bodies.append(body)
-                text = "echo: " + last_text(body)
-                answer = chat_json(text) if self.path.endswith("/chat/completions") else responses_json(text)
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def _note(self, request):
+        self.bodies.append(json.loads(request.content or b"null"))
 
-            def log_message(self, *args):
-                pass
+    def client(self, **kw):
+        http = openai.DefaultHttpxClient(event_hooks={"request": [self._note]})
+        return openai.OpenAI(base_url=self.base_url, api_key="k", http_client=http, **kw)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever)
-        self.thread.start()
-        self.base_url = "http://127.0.0.1:%d/v1" % self.httpd.server_address[1]
+    def async_client(self, **kw):
+        async def note(request):
+            self._note(request)
 
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [note]})
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key="k", http_client=http, **kw)
 
 
 class AcoServer:
@@ -115,10 +104,8 @@ class AcoServer:
 
 
 @pytest.fixture
-def llm():
-    s = LLM()
-    yield s
-    s.close()
+def llm(mockllm):
+    return LLM(mockllm)
 
 
 @pytest.fixture(params=[2])
@@ -153,10 +140,10 @@ def chat_request(text="Output the number 42"):
 
 
 def test_miss_calls_the_sdk_and_records(llm, aco_server):
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     where = here()
     got = c.chat.completions.create(**chat_request(), temperature=0.5)
-    assert got.choices[0].message.content == "echo: Output the number 42"
+    assert got.choices[0].message.content == "42"
     assert len(llm.bodies) == 1
 
     request = dict(chat_request(), temperature=0.5)
@@ -174,7 +161,7 @@ def test_miss_calls_the_sdk_and_records(llm, aco_server):
         "input_hash": h,
         "output": {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": got.model_dump(mode="json")},
         "input_text": "Be brief.\nOutput the number 42",
-        "output_text": "echo: Output the number 42",
+        "output_text": "42",
         "location": where,
         "stream": False,
         "cached": False,
@@ -185,7 +172,7 @@ def test_miss_calls_the_sdk_and_records(llm, aco_server):
 def test_hit_is_served_without_the_sdk(llm, aco_server):
     recorded = chat_json("recorded 42")
     aco_server.answers.append({"hit": True, "node_id": "node-old", "output": {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": recorded}})
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     got = c.chat.completions.create(**chat_request())
     assert llm.bodies == []
     assert isinstance(got, openai.types.chat.ChatCompletion)
@@ -207,7 +194,7 @@ def test_hit_is_served_without_the_sdk(llm, aco_server):
 )
 def test_output_text_overwrite(llm, aco_server, output, calls_sdk):
     aco_server.answers.append({"hit": True, "output": output})
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     got = c.chat.completions.create(**chat_request())
     assert got.choices[0].message.content == "edited 7"
     assert len(llm.bodies) == int(calls_sdk)
@@ -225,9 +212,9 @@ def test_output_text_overwrite(llm, aco_server, output, calls_sdk):
 )
 def test_input_overwrite_changes_what_the_sdk_gets(llm, aco_server, overwrite, sent):
     aco_server.answers.append({"hit": False, "input_overwrite": overwrite})
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     got = c.chat.completions.create(**chat_request())
-    assert got.choices[0].message.content == "echo: " + sent
+    assert got.choices[0].message.content == {"Add 1 to 42": "43", "Output the number 7": "7"}[sent]
     assert last_text(llm.bodies[0]) == sent
     assert llm.bodies[0]["messages"][0]["content"] == "Be brief."
     aco_server.next()
@@ -241,19 +228,19 @@ def test_input_overwrite_changes_what_the_sdk_gets(llm, aco_server, overwrite, s
 
 
 def test_responses_api(llm, aco_server):
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     got = c.responses.create(model="gpt-4o-mini", instructions="Be brief.", input="Add 1 to 42")
-    assert got.output_text == "echo: Add 1 to 42"
+    assert got.output_text == "43"
     get = aco_server.next()
     assert get["api"] == RESPONSES["api"]
     node = add_node(aco_server.next())
     assert node["output"]["type"] == "openai.types.responses.response.Response"
-    assert (node["input_text"], node["output_text"], node["model"]) == ("Be brief.\nAdd 1 to 42", "echo: Add 1 to 42", "gpt-4o-mini")
+    assert (node["input_text"], node["output_text"], node["model"]) == ("Be brief.\nAdd 1 to 42", "43", "gpt-4o-mini")
 
 
 def test_async_miss_then_hit(llm, aco_server):
     async def main():
-        c = openai.AsyncOpenAI(base_url=llm.base_url, api_key="k")
+        c = llm.async_client()
         first = await c.chat.completions.create(**chat_request())
         aco_server.answers.append({"hit": True, "output": {"type": "x", "data": first.model_dump(mode="json")}})
         second = await c.chat.completions.create(**chat_request())
@@ -262,45 +249,313 @@ def test_async_miss_then_hit(llm, aco_server):
 
     first, second, r = asyncio.run(main())
     assert second == first
-    assert r.output_text == "echo: hi"
+    assert r.output_text == "Echo: hi"
     assert len(llm.bodies) == 2  # the hit did not reach the SDK
     kinds = [(m["type"], m.get("cached")) for m in (aco_server.next() for _ in range(6))]
     assert kinds == [("cache_get", None), ("add_node", False), ("cache_get", None), ("add_node", True), ("cache_get", None), ("add_node", False)]
 
 
-def test_raw_response_passes_through_unrecorded(llm, aco_server):
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+def recorded(node):
+    """A cache answer serving node's recorded output."""
+    return {"hit": True, "node_id": node["node_id"], "output": node["output"]}
+
+
+def test_raw_response_is_recorded_and_served(llm, aco_server):
+    c = llm.client()
     raw = c.chat.completions.with_raw_response.create(**chat_request())
-    assert raw.parse().choices[0].message.content == "echo: Output the number 42"
+    got = raw.parse()
+    assert got.choices[0].message.content == "42"
+    assert raw.headers.get("content-type", "").startswith("application/json")
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["output_text"], node["stream"]) == ("42", False)
+    assert node["output"]["data"] == got.model_dump(mode="json")
+
+    aco_server.answers.append(dict(recorded(node), output=dict(node["output"], text="edited")))
+    again = c.chat.completions.with_raw_response.create(**chat_request())
+    assert again.parse().choices[0].message.content == "edited"
     assert len(llm.bodies) == 1
-    # Nothing reached the aco server: the next message is this probe's.
+    aco_server.next()
+    assert add_node(aco_server.next())["cached"] is True
+
+
+def test_streaming_response_wrapper_passes_through(llm, aco_server):
+    c = llm.client()
+    with c.chat.completions.with_streaming_response.create(**chat_request()) as r:
+        assert r.parse().choices[0].message.content == "42"
+    assert len(llm.bodies) == 1
     aco_client.get().send({"type": "log", "run_id": RUN, "entry": "probe"})
     assert aco_server.next()["entry"] == "probe"
 
 
-def test_stream_true_passes_through(aco_server):
-    from openai.resources.chat.completions import Completions
+STREAM_REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Add 1 to 42"}], "stream": True}
 
-    calls = []
 
-    # The SDK method itself stands in for a streaming call: the wrapper must
-    # hand it the call untouched.
-    def fake(self, **kwargs):
-        calls.append(kwargs)
-        return "stream object"
+def test_stream_is_recorded_when_it_ends(llm, aco_server):
+    from openai.types.chat import ChatCompletionChunk
 
-    wrapper = patches._wrapper(CHAT, "openai", fake, False)
-    assert wrapper(Completions.__new__(Completions), stream=True, model="m", messages=[]) == "stream object"
-    assert calls == [{"stream": True, "model": "m", "messages": []}]
+    c = llm.client()
+    stream = c.chat.completions.create(**STREAM_REQUEST)
+    assert isinstance(stream, openai.Stream)
+    chunks = list(stream)
+    assert all(type(ch) is ChatCompletionChunk for ch in chunks)
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "43"
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["stream"], node["output_text"], node["cached"]) == (True, "43", False)
+    assert node["output"]["type"] == "openai.Stream" or node["output"]["type"].endswith("Stream")
+    assert [e["data"] for e in node["output"]["chunks"]] == [ch.model_dump(mode="json") for ch in chunks]
+
+    # The same call again is served from the recording as a stream of the
+    # SDK's own chunk type.
+    aco_server.answers.append(recorded(node))
+    with c.chat.completions.create(**STREAM_REQUEST) as replay:
+        again = list(replay)
+    assert [type(ch) for ch in again] == [ChatCompletionChunk] * len(chunks)
+    assert again == chunks
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    node2 = add_node(aco_server.next())
+    assert (node2["cached"], node2["stream"], node2["output_text"]) == (True, True, "43")
+
+
+def test_stream_break_then_close_records_what_was_read(llm, aco_server):
+    c = llm.client()
+    stream = c.chat.completions.create(**STREAM_REQUEST)
+    first = next(iter(stream))
+    assert first.choices[0].delta.role == "assistant"
     aco_client.get().send({"type": "log", "run_id": RUN, "entry": "probe"})
-    assert aco_server.next()["entry"] == "probe"
+    aco_server.next()  # cache_get
+    assert aco_server.next()["entry"] == "probe", "recorded before the stream ended"
+    stream.close()
+    node = add_node(aco_server.next())
+    assert len(node["output"]["chunks"]) == 1 and node["output_text"] == ""
+
+
+def test_stream_dropped_unfinished_is_recorded(llm, aco_server):
+    import gc
+
+    c = llm.client()
+    stream = c.chat.completions.create(**STREAM_REQUEST)
+    for _ in stream:
+        break
+    del stream
+    gc.collect()
+    aco_server.next()
+    assert add_node(aco_server.next())["stream"] is True
+
+
+def test_async_stream_live_and_replayed(llm, aco_server):
+    async def main():
+        c = llm.async_client()
+        s = await c.chat.completions.create(**STREAM_REQUEST)
+        assert isinstance(s, openai.AsyncStream)
+        live = [ch async for ch in s]
+        get, node = aco_server.next(), add_node(aco_server.next())
+        aco_server.answers.append(recorded(node))
+        async with await c.chat.completions.create(**STREAM_REQUEST) as r:
+            replayed = [ch async for ch in r]
+        return live, node, replayed
+
+    live, node, replayed = asyncio.run(main())
+    assert replayed == live and node["output_text"] == "43"
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    assert add_node(aco_server.next())["cached"] is True
+
+
+def test_chat_stream_helper_live_cached_and_edited(llm, aco_server):
+    c = llm.client()
+    request = {"model": "m", "messages": [{"role": "user", "content": "Add 1 to 42"}]}
+    with c.chat.completions.stream(**request) as s:
+        kinds = [e.type for e in s]
+        final = s.get_final_completion()
+    assert "content.delta" in kinds and final.choices[0].message.content == "43"
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["api"], node["stream"], node["output_text"]) == ("openai.chat.completions.create", True, "43")
+
+    aco_server.answers.append(recorded(node))
+    with c.chat.completions.stream(**request) as s:
+        assert [e.type for e in s] == kinds
+        assert s.get_final_completion().choices[0].message.content == "43"
+    aco_server.next()
+    add_node(aco_server.next())
+
+    aco_server.answers.append(dict(recorded(node), output=dict(node["output"], text="an edit")))
+    with c.chat.completions.stream(**request) as s:
+        deltas = [e.delta for e in s if e.type == "content.delta"]
+        assert s.get_final_completion().choices[0].message.content == "an edit"
+    assert "".join(deltas) == "an edit"
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    node3 = add_node(aco_server.next())
+    assert (node3["edited"], node3["output_text"]) == (True, "an edit")
+
+
+def test_responses_stream_helper_live_cached_and_edited(llm, aco_server):
+    c = llm.client()
+    with c.responses.stream(model="m", input="Add 2 to 40") as s:
+        events = [e.type for e in s]
+        assert s.get_final_response().output_text == "42"
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["api"], node["output_text"]) == ("openai.responses.create", "42")
+
+    aco_server.answers.append(dict(recorded(node), output=dict(node["output"], text="edited answer")))
+    with c.responses.stream(model="m", input="Add 2 to 40") as s:
+        again = [e for e in s]
+        final = s.get_final_response()
+    assert [e.type for e in again] == events
+    assert "".join(e.delta for e in again if e.type == "response.output_text.delta") == "edited answer"
+    assert final.output_text == "edited answer"
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    assert add_node(aco_server.next())["output_text"] == "edited answer"
+
+
+def test_async_responses_stream_helper_from_cache(llm, aco_server):
+    async def main():
+        c = llm.async_client()
+        async with c.responses.stream(model="m", input="Output the number 5") as s:
+            live = [e.type async for e in s]
+        aco_server.next()
+        node = add_node(aco_server.next())
+        aco_server.answers.append(recorded(node))
+        async with c.responses.stream(model="m", input="Output the number 5") as s:
+            again = [e.type async for e in s]
+            final = await s.get_final_response()
+        return live, again, final
+
+    live, again, final = asyncio.run(main())
+    assert again == live and final.output_text == "5"
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    add_node(aco_server.next())
+
+
+def test_stream_text_overwrite_without_recording_edits_live_chunks(llm, aco_server):
+    aco_server.answers.append({"hit": True, "output": {"text": "live edit"}})
+    c = llm.client()
+    chunks = list(c.chat.completions.create(**STREAM_REQUEST))
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "live edit"
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["edited"], node["output_text"], node["cached"]) == (True, "live edit", False)
+
+
+def test_parse_records_and_rebuilds_the_programs_type(llm, aco_server):
+    import pydantic
+
+    class Answer(pydantic.BaseModel):
+        value: int
+
+    c = llm.client()
+    plain = c.chat.completions.parse(**chat_request())
+    assert plain.choices[0].message.content == "42"
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["api"], node["output_text"]) == ("openai.chat.completions.parse", "42")
+
+    data = copy.deepcopy(node["output"]["data"])
+    data["choices"][0]["message"]["content"] = '{"value": 42}'
+    aco_server.answers.append({"hit": True, "output": {"type": node["output"]["type"], "data": data, "text": '{"value": 7}'}})
+    got = c.chat.completions.parse(**chat_request(), response_format=Answer)
+    assert isinstance(got.choices[0].message.parsed, Answer)
+    assert got.choices[0].message.parsed.value == 7
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    assert add_node(aco_server.next())["output_text"] == '{"value": 7}'
+
+
+def test_embeddings(llm, aco_server):
+    c = llm.client()
+    e = c.embeddings.create(model="text-embedding-3-small", input="Output the number 42")
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["api"], node["input_text"], node["output_text"]) == ("openai.embeddings.create", "Output the number 42", "")
+    aco_server.answers.append(recorded(node))
+    again = c.embeddings.create(model="text-embedding-3-small", input="Output the number 42")
+    assert type(again) is type(e) and again.data[0].embedding == e.data[0].embedding
+    assert len(llm.bodies) == 1
+    aco_server.next()
+    add_node(aco_server.next())
+
+
+def test_attachments_and_tools_are_sent(llm, aco_server):
+    c = llm.client()
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object", "properties": {}}}}]
+    content = [{"type": "text", "text": "Output the number 42"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+    c.chat.completions.create(model="m", messages=[{"role": "user", "content": content}], tools=tools)
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert node["attachments"] == ["https://example.com/a.png"]
+    assert node["tools"] == ["add"]
+
+
+class StandInTaint:
+    """What aco.taint promises: get_origins finds node ids in a request;
+    wrap_response marks a response's text with its node id."""
+
+    def __init__(self):
+        self.wrapped = []
+
+    def get_origins(self, value):
+        return frozenset(re.findall(r"node-\d+", json.dumps(runtime.to_json(value))))
+
+    def wrap_response(self, obj, node_id):
+        self.wrapped.append((type(obj).__name__, node_id))
+        return obj
+
+
+def test_taint_call_sites(llm, aco_server, monkeypatch):
+    taint = StandInTaint()
+    monkeypatch.setitem(sys.modules, "aco.taint", taint)
+    c = llm.client()
+    c.chat.completions.create(model="m", messages=[{"role": "user", "content": "from node-7 and node-3: Output 1"}])
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert node["origins"] == ["node-3", "node-7"]
+    assert taint.wrapped == [("ChatCompletion", "node-1")]
+    taint.wrapped.clear()
+    list(c.chat.completions.create(**STREAM_REQUEST))
+    aco_server.next()
+    add_node(aco_server.next())
+    assert taint.wrapped and {w for w in taint.wrapped} == {("ChatCompletionChunk", "node-2")}
+
+
+def test_taint_absent_is_a_no_op():
+    assert runtime.taint_origins({"a": "b"}) == []
+    obj = object()
+    assert runtime.taint_wrap(obj, "n") is obj
+
+
+def test_a_failing_selector_costs_its_field_only(llm, aco_server, monkeypatch):
+    real = runtime.selectors.text
+    lines = []
+    monkeypatch.setattr(runtime._log, "log", lambda msg, exc_info=False: lines.append(msg))
+
+    def broken(docs, sels):
+        if "request" in docs:
+            raise KeyError("shape")
+        return real(docs, sels)
+
+    monkeypatch.setattr(runtime.selectors, "text", broken)
+    c = llm.client()
+    got = c.chat.completions.create(**chat_request())
+    assert got.choices[0].message.content == "42"
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert (node["input_text"], node["output_text"]) == ("", "42")
+    assert any(line.startswith("patches/openai.yaml: openai.chat.completions.create: input_text failed") for line in lines), lines
 
 
 def test_server_error_calls_the_sdk(llm, aco_server):
     aco_server.answers.append({"type": "error", "code": "internal", "message": "boom"})
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     got = c.chat.completions.create(**chat_request())
-    assert got.choices[0].message.content == "echo: Output the number 42"
+    assert got.choices[0].message.content == "42"
     assert aco_server.next()["type"] == "cache_get"
     aco_client.get().send({"type": "log", "run_id": RUN, "entry": "probe"})
     assert aco_server.next()["entry"] == "probe"  # no add_node for the failed look-up
@@ -316,24 +571,24 @@ def test_sdk_errors_reach_the_program_unchanged(aco_server):
 def test_nothing_recorded_without_a_client(llm):
     patches.install()
     try:
-        c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+        c = llm.client()
         got = c.chat.completions.create(**chat_request())
     finally:
         patches.uninstall()
-    assert got.choices[0].message.content == "echo: Output the number 42"
+    assert got.choices[0].message.content == "42"
 
 
 @pytest.mark.parametrize("aco_server", [1], indirect=True)
 def test_first_execution_records_without_a_look_up(llm, aco_server):
     """Nothing of a run in its first execution can be cached: the call goes
     straight to the SDK, and the node is named by the shim."""
-    c = openai.OpenAI(base_url=llm.base_url, api_key="k")
+    c = llm.client()
     got = c.chat.completions.create(**chat_request())
-    assert got.choices[0].message.content == "echo: Output the number 42"
+    assert got.choices[0].message.content == "42"
     msg = aco_server.next()
     assert msg["type"] == "add_node", "a cache_get was sent in a first execution: %r" % msg
     assert re.fullmatch(r"[0-9a-f]{12}", msg["node_id"])
-    assert msg["output_text"] == "echo: Output the number 42" and msg["cached"] is False
+    assert msg["output_text"] == "42" and msg["cached"] is False
     second = c.chat.completions.create(**chat_request())
     assert second.choices[0].message.content == got.choices[0].message.content
     msg2 = aco_server.next()

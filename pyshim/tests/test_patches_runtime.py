@@ -128,11 +128,30 @@ def test_selector_steps(selector, want):
     assert selectors.values(docs, selector) == want
 
 
-def test_passthrough_on_stream_and_raw_response():
-    assert selectors.any_truthy({"request": {"stream": True}}, CHAT["passthrough"]) == ("request", "stream")
-    raw = {"extra_headers": {"X-Stainless-Raw-Response": "raw"}}
-    assert selectors.any_truthy({"request": raw}, CHAT["passthrough"]) is not None
-    assert selectors.any_truthy({"request": {"stream": False}}, CHAT["passthrough"]) is None
+@pytest.mark.parametrize(
+    "request_,passthrough,raw,stream",
+    [
+        ({"stream": True}, False, False, True),
+        ({"stream": False}, False, False, False),
+        ({"extra_headers": {"X-Stainless-Raw-Response": "true"}}, False, True, False),
+        ({"extra_headers": {"X-Stainless-Raw-Response": "stream"}}, True, False, False),
+        ({"extra_headers": {"X-Other": "true"}}, False, False, False),
+    ],
+)
+def test_call_shapes(request_, passthrough, raw, stream):
+    docs = {"request": request_}
+    assert (selectors.any_truthy(docs, CHAT["passthrough"]) is not None) is passthrough
+    assert (selectors.any_truthy(docs, CHAT["raw_response"]["when"]) is not None) is raw
+    assert (selectors.any_truthy(docs, CHAT["stream"]["when"]) is not None) is stream
+
+
+def test_filter_step():
+    sel = ("chunk", ("?", "type", "response.output_text.delta"), "delta")
+    assert selectors.values({"chunk": {"type": "response.output_text.delta", "delta": "d"}}, sel) == ["d"]
+    assert selectors.values({"chunk": {"type": "response.created", "delta": "d"}}, sel) == []
+    assert selectors.values({"chunk": ["not", "an", "object"]}, sel) == []
+    items = {"r": [{"type": "a", "x": 1}, {"type": "b", "x": 2}]}
+    assert selectors.values({"response": items}, ("response", "r", None, ("?", "type", "b"), "x")) == [2]
 
 
 # --- JSON and hashing ----------------------------------------------------
@@ -296,6 +315,10 @@ def run_python(code):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
 
 
+# Every target and async twin declared in patches/openai.yaml.
+EXPECTED_PATCHES = [t for m in decl.METHODS for t in (m["target"], m["async_target"]) if t]
+
+
 def test_install_is_lazy_and_patches_on_import():
     r = run_python(
         """
@@ -314,7 +337,7 @@ print(len(p.patched()))
 """
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "4"
+    assert r.stdout.strip() == str(len(EXPECTED_PATCHES))
     assert r.stderr == ""
 
 

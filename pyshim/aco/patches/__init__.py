@@ -95,6 +95,8 @@ def _apply(sdk_import):
         if method["kind"] == "taint":
             # Taint pass-through is the taint work's; nothing is recorded.
             continue
+        # The log names the file to fix along with the api id.
+        method = dict(method, source=decl.SDK.get("source"))
         for target, is_async in ((method["target"], False), (method["async_target"], True)):
             if target:
                 _patch(method, sdk_import, target, is_async)
@@ -114,6 +116,15 @@ def _patch(method, sdk_import, target, is_async):
         _log.log("cannot patch %s: %s: %s" % (target, type(e).__name__, e))
         _log.warn_once("cannot patch %s (%s); %s calls will not be recorded" % (target, type(e).__name__, method["api"]))
         return
+    if getattr(current, _MARK, None) is None:
+        problem = _signature_problem(method, current)
+        if problem:
+            _log.log("not patching %s: %s" % (target, problem))
+            _log.warn_once(
+                "not patching %s: %s; %s calls will not be recorded (the SDK changed: see `aco apiwatch`, then fix %s)"
+                % (target, problem, method["api"], method.get("source") or "patches/")
+            )
+            return
     with _lock:
         if getattr(current, _MARK, None) is not None:
             return
@@ -123,21 +134,57 @@ def _patch(method, sdk_import, target, is_async):
 
 
 def _wrapper(method, sdk_import, original, is_async):
+    import inspect
+
     from aco.patches import runtime
 
-    if is_async:
+    if is_async and inspect.iscoroutinefunction(inspect.unwrap(original)):
 
         async def wrapper(self, *args, **kwargs):
             return await runtime.call_async(method, sdk_import, original, self, args, kwargs)
 
     else:
-
+        # An async client's method may be a plain function returning an
+        # async object (anthropic's AsyncMessages.stream): it stays plain.
         def wrapper(self, *args, **kwargs):
-            return runtime.call_sync(method, sdk_import, original, self, args, kwargs)
+            return runtime.call_sync(method, sdk_import, original, self, args, kwargs, is_async)
 
     functools.update_wrapper(wrapper, original)
     setattr(wrapper, _MARK, method["api"])
     return wrapper
+
+
+def request_params(method):
+    """The keyword parameters the method's request selectors read: the
+    first step of each selector rooted at request."""
+    sels = []
+    for field in ("passthrough", "model", "input_text", "set_input", "attachments", "tools"):
+        sels.extend(method.get(field) or ())
+    for part in ("stream", "raw_response"):
+        if method.get(part):
+            sels.extend(method[part]["when"])
+    out = []
+    for sel in sels:
+        if sel[0] == "request" and len(sel) > 1 and isinstance(sel[1], str) and sel[1] not in out:
+            out.append(sel[1])
+    return out
+
+
+def _signature_problem(method, func):
+    """Why func no longer fits its declaration, or "": a target must take
+    every keyword its selectors read (or **kwargs)."""
+    import inspect
+
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return ""  # no signature to read (a builtin): nothing to hold against it
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return ""
+    missing = [name for name in request_params(method) if name not in params]
+    if missing:
+        return "it takes no %s parameter" % ", ".join(missing)
+    return ""
 
 
 def _check_version(sdk):
@@ -151,8 +198,8 @@ def _check_version(sdk):
         return
     if not version_in_range(installed, sdk["versions"]):
         _log.warn_once(
-            "%s %s is outside the versions aco's patches were verified for (%s); some calls may not be recorded"
-            % (sdk["distribution"], installed, sdk["versions"])
+            "%s %s is outside the versions aco's patches were verified for (%s, last %s); some calls may not be recorded; `aco apiwatch` shows what changed"
+            % (sdk["distribution"], installed, sdk["versions"], sdk["verified"])
         )
 
 

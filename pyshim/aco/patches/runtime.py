@@ -13,6 +13,7 @@ rebuilt only through the declared response_type of its method.
 """
 
 import copy
+import inspect
 import hashlib
 import json
 import os
@@ -129,8 +130,15 @@ def _resolve(path):
     raise ImportError(path)
 
 
-def rebuild(method, data):
-    """The SDK's own response object from its recorded JSON dump."""
+def rebuild(method, data, kwargs=None):
+    """The SDK's own response object from its recorded JSON dump: through the
+    declaration's hook when it has a rebuild stage, else response_type."""
+    fn = hook(method, "rebuild")
+    if fn is not None:
+        try:
+            return fn(data, kwargs or {})
+        except Exception:
+            _log.log("%s: hook %s failed to rebuild a response; using %s" % (where(method), method["hook"], method["response_type"]), exc_info=True)
     cls = resolve(method["response_type"])
     try:
         return cls.model_validate(data)
@@ -139,6 +147,104 @@ def rebuild(method, data):
         # leniently (extra fields, older shapes); construct() matches it and
         # the OpenAI models build nested types in it.
         return cls.model_construct(**data)
+
+
+def rebuild_chunk(sdk_import, entry):
+    """One recorded stream chunk as the SDK's own type. The type is named by
+    the recording, so only pydantic models inside the SDK are accepted: the
+    store must not choose what code runs."""
+    name = entry.get("type")
+    if not isinstance(name, str) or not name.startswith(sdk_import + "."):
+        raise ValueError("recorded chunk type %r is not a type of %s" % (name, sdk_import))
+    cls = resolve(name)
+    if not isinstance(cls, type) or not callable(getattr(cls, "model_validate", None)):
+        raise ValueError("recorded chunk type %s is not a pydantic model" % name)
+    data = entry.get("data")
+    try:
+        return cls.model_validate(data)
+    except Exception:
+        return cls.model_construct(**data)
+
+
+_hooks = {}
+
+
+def hook(method, stage):
+    """The stage function of the method's declared hook, or None."""
+    name = method.get("hook")
+    if not name:
+        return None
+    obj = _hooks.get(name)
+    if obj is None:
+        import importlib
+
+        module, _, attr = name.partition(":")
+        try:
+            obj = getattr(importlib.import_module("aco.patches.hooks." + module), attr)
+        except Exception:
+            _log.log("%s: cannot load hook %s" % (where(method), name), exc_info=True)
+            obj = False
+        _hooks[name] = obj
+    return getattr(obj, stage, None) if obj else None
+
+
+def where(method):
+    """How the log names a declaration to fix: its file and api id."""
+    return "%s: %s" % (method.get("source") or "patches", method["api"])
+
+
+# --- taint ----------------------------------------------------------------
+#
+# aco.taint (its own issue) wraps the text of responses so that their flow
+# into later requests is seen. The runtime calls it at two places: the
+# origins of a request, and the wrapping of what the program gets back.
+# Until aco.taint exists, both are no-ops.
+
+_taint_absent = False
+
+
+def _taint():
+    global _taint_absent
+    mod = sys.modules.get("aco.taint")
+    if mod is not None or _taint_absent:
+        return mod
+    try:
+        import importlib
+        import importlib.util
+
+        if importlib.util.find_spec("aco.taint") is None:
+            _taint_absent = True
+            return None
+        return importlib.import_module("aco.taint")
+    except Exception:
+        _taint_absent = True
+        _log.log("importing aco.taint failed; recording without taint", exc_info=True)
+        return None
+
+
+def taint_origins(kwargs):
+    """Node ids whose taint reached the request's arguments."""
+    t = _taint()
+    if t is None:
+        return []
+    try:
+        return sorted(t.get_origins(kwargs))
+    except Exception:
+        _log.log("aco.taint.get_origins failed", exc_info=True)
+        return []
+
+
+def taint_wrap(value, node_id):
+    """value with its text fields carrying node_id's taint."""
+    t = _taint()
+    if t is None:
+        return value
+    try:
+        out = t.wrap_response(value, node_id)
+    except Exception:
+        _log.log("aco.taint.wrap_response failed", exc_info=True)
+        return value
+    return value if out is None else out
 
 
 # --- where the program made the call -------------------------------------
@@ -183,13 +289,14 @@ def location(sdk_import):
     return ""
 
 
+
 # --- one call ------------------------------------------------------------
 
 
 class Call:
     """One recorded call between the cache look-up and the add_node."""
 
-    def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, answer, started):
+    def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, answer, started, is_async=False):
         self.method = method
         self.sdk_import = sdk_import
         self.client = client
@@ -200,34 +307,54 @@ class Call:
         self.sent = request  # the request the SDK got, after any input overwrite
         self.answer = answer
         self.started = started
+        self.is_async = is_async
         self.t0 = time.perf_counter()
         self.location = ""
         self.edited = False
         self.output_text_edit = None
+        self.streaming = False
+        self.raw = False
 
     @property
     def api(self):
         return self.method["api"]
 
+    @property
+    def node_id(self):
+        return self.answer["node_id"]
+
     def cached(self):
-        """The response to return without calling the SDK, or None."""
+        """What to return without calling the SDK, or None."""
         if not self.answer.get("hit"):
             return None
         output = self.answer.get("output")
         if not isinstance(output, dict):
             return None
+        text = output.get("text") if isinstance(output.get("text"), str) else None
+        if self.streaming:
+            if not isinstance(output.get("chunks"), list):
+                # A text overwrite of a call with no recorded stream: the SDK
+                # streams and its chunks get the text on the way.
+                self.output_text_edit = text
+                return None
+            chunks = copy.deepcopy(output["chunks"])
+            if text is not None:
+                self.edited = _StreamEdit(self, text).apply_all(chunks) or self.edited
+            self._record({"type": output.get("type"), "chunks": chunks}, self._stream_text(chunks), cached=True)
+            return _replay(self, chunks)
         if "data" not in output:
             # A text overwrite of a call with no recorded output: the SDK is
             # called and its response gets the text.
-            if isinstance(output.get("text"), str):
-                self.output_text_edit = output["text"]
+            self.output_text_edit = text
             return None
         data = copy.deepcopy(output["data"])
-        if isinstance(output.get("text"), str):
-            self.edited = self._set_output_text(data, output["text"]) or self.edited
-        response = rebuild(self.method, data)
-        self._add_node(response, data, cached=True)
-        return response
+        if text is not None:
+            self.edited = self._set_output_text(data, text) or self.edited
+        response = rebuild(self.method, data, self.kwargs)
+        self._record({"type": type_name(type(response)), "data": data}, self._output_text(data), cached=True)
+        if self.raw:
+            return _CachedRaw(response)
+        return taint_wrap(response, self.node_id)
 
     def call_kwargs(self):
         """The keyword arguments to call the SDK with: the program's, or an
@@ -240,7 +367,7 @@ class Call:
         elif isinstance(ov.get("text"), str):
             docs = {"request": copy.deepcopy(self.request)}
             if not selectors.set_text(docs, self.method["set_input"], ov["text"]):
-                _log.log("%s: input text overwrite has no place in this request; sent unchanged" % self.api)
+                _log.log("%s: input text overwrite has no place in this request (set_input); sent unchanged" % where(self.method))
                 return self.kwargs
             new = docs["request"]
         else:
@@ -259,53 +386,460 @@ class Call:
         self.edited = True
         return kwargs
 
-    def finish(self, response):
-        """Record the SDK's response; returns what the program gets."""
+    def finish(self, result):
+        """Record what the SDK returned; returns what the program gets."""
+        if self.streaming:
+            return self._wrap_stream(result)
+        response = result
+        if self.raw:
+            # The raw wrapper parses once and keeps the parsed object, so the
+            # program's own parse() returns the very response recorded here.
+            response = getattr(result, self.method["raw_response"]["parse"])()
         cls = resolve(self.method["response_type"])
         if not isinstance(response, cls):
-            _log.log("%s returned %s, not %s; not recorded" % (self.api, type(response).__name__, cls.__name__))
-            return response
+            _log.log(
+                "%s returned %s, not %s: recorded without its output; fix response_type"
+                % (where(self.method), type(response).__name__, cls.__name__)
+            )
+            self._record({"type": type_name(type(response))}, "", cached=False)
+            return result
         data = response.model_dump(mode="json")
         if self.output_text_edit is not None and self._set_output_text(data, self.output_text_edit):
-            response = rebuild(self.method, data)
-            self.edited = True
-        self._add_node(response, data, cached=False)
-        return response
+            if self.raw:
+                _log.log("%s: an output edit cannot change a live raw response; returned unedited" % self.api)
+            else:
+                response = result = rebuild(self.method, data, self.kwargs)
+                self.edited = True
+        self._record({"type": type_name(type(response)), "data": data}, self._output_text(data), cached=False)
+        return result if self.raw else taint_wrap(result, self.node_id)
+
+    def _wrap_stream(self, result):
+        stream = self.method["stream"]
+        if stream["shape"] != "manager":
+            return _proxy(self, result)
+        attr = stream["manager_attr"]
+        opener = getattr(result, attr)
+        if callable(opener):
+            setattr(result, attr, lambda: _proxy(self, opener()))
+        elif inspect.isawaitable(opener):
+
+            async def opened():
+                return _proxy(self, await opener)
+
+            setattr(result, attr, opened())
+        else:
+            _log.log("%s: %s.%s opens no stream; not recorded" % (where(self.method), type(result).__name__, attr))
+        return result
+
+    def serve_manager(self, manager, chunks):
+        """A cached stream of shape manager: the SDK built its manager (no
+        I/O yet); its opener now returns the replay instead."""
+        attr = self.method["stream"]["manager_attr"]
+        opener = getattr(manager, attr)
+        if inspect.isawaitable(opener):
+            close = getattr(opener, "close", None)
+            if close is not None:
+                close()  # never awaited: no "coroutine was never awaited" warning
+
+            async def opened():
+                return _replay(self, chunks, is_async=True)
+
+            setattr(manager, attr, opened())
+        else:
+            setattr(manager, attr, lambda: _replay(self, chunks, is_async=False))
+        return manager
 
     def _set_output_text(self, data, text):
         if selectors.set_text({"response": data}, self.method["set_output"], text):
             return True
-        _log.log("%s: output text overwrite has no place in this response; ignored" % self.api)
+        _log.log("%s: output text overwrite has no place in this response (set_output); ignored" % where(self.method))
         return False
 
-    def _add_node(self, response, data, cached):
+    def _safe(self, field, fn, default=""):
+        # A selector that trips on an unexpected shape costs that field only.
+        try:
+            return fn()
+        except Exception as e:
+            _log.log("%s: %s failed on this call (%s: %s); recorded without it, fix the declaration" % (where(self.method), field, type(e).__name__, e))
+            return default
+
+    def _output_text(self, data):
+        return self._safe("output_text", lambda: selectors.text({"response": data}, self.method["output_text"]))
+
+    def _stream_text(self, chunks):
+        sels = self.method["stream"]["text"]
+
+        def join():
+            out = []
+            for entry in chunks:
+                docs = {"chunk": entry.get("data")}
+                for sel in sels:
+                    for value in selectors.values(docs, sel):
+                        out.extend(selectors._texts(value))
+            return "".join(out)
+
+        return self._safe("stream.text", join)
+
+    def _record(self, output, output_text, cached):
         req = {"request": self.sent}
-        resp = {"response": data}
         m = self.method
-        self.client.send(
-            {
-                "type": "add_node",
-                "run_id": self.run_id,
-                "node_id": self.answer["node_id"],
-                "api": m["api"],
-                "kind": m["kind"],
-                "model": selectors.first_string(req, m["model"]),
-                "input": self.request,
-                "input_hash": self.request_hash,
-                "output": {"type": type_name(type(response)), "data": data},
-                "input_text": selectors.text(req, m["input_text"]),
-                "output_text": selectors.text(resp, m["output_text"]),
-                "location": self.location,
-                "started_at": self.started,
-                "duration_ms": (time.perf_counter() - self.t0) * 1000.0,
-                "stream": False,
-                "cached": cached,
-                "edited": self.edited,
-            }
-        )
+        msg = {
+            "type": "add_node",
+            "run_id": self.run_id,
+            "node_id": self.node_id,
+            "api": m["api"],
+            "kind": m["kind"],
+            "model": self._safe("model", lambda: selectors.first_string(req, m["model"])),
+            "input": self.request,
+            "input_hash": self.request_hash,
+            "output": output,
+            "input_text": self._safe("input_text", lambda: selectors.text(req, m["input_text"])),
+            "output_text": output_text,
+            "location": self.location,
+            "started_at": self.started,
+            "duration_ms": (time.perf_counter() - self.t0) * 1000.0,
+            "stream": self.streaming,
+            "cached": cached,
+            "edited": self.edited,
+        }
+        # Not in the protocol's add_node yet (the server ignores unknown
+        # fields); sent only when there are any, for the store to pick up.
+        for field in ("attachments", "tools"):
+            found = self._safe(field, lambda: selectors.strings(req, m.get(field) or ()), [])
+            if found:
+                msg[field] = found
+        origins = taint_origins(self.kwargs)
+        if origins:
+            msg["origins"] = origins
+        self.client.send(msg)
 
 
-def prepare(method, sdk_import, args, kwargs):
+# --- streams ----------------------------------------------------------------
+
+
+class _StreamEdit:
+    """Puts an output text edit into a stream's chunk dumps: the first place
+    of stream.text gets the whole text and later ones become empty, so the
+    chunks add up to exactly the edit; places of stream.full_text (closing
+    events that repeat the text) get the whole text."""
+
+    def __init__(self, call, text):
+        self.call = call
+        self.text = text
+        self.placed = False
+
+    def apply(self, data):
+        stream = self.call.method["stream"]
+        docs = {"chunk": data}
+        changed = False
+        for sel in stream["text"]:
+            for container, key in selectors.places(docs, sel):
+                value = container[key]
+                # A null delta (a finish chunk) stays null: it never held text.
+                if value is None or not selectors._settable(value):
+                    continue
+                container[key] = selectors._replace(value, "" if self.placed else self.text)
+                self.placed = changed = True
+        if stream["full_text"] and selectors.set_text(docs, stream["full_text"], self.text):
+            changed = True
+        return changed
+
+    def apply_all(self, chunks):
+        for entry in chunks:
+            if isinstance(entry, dict) and isinstance(entry.get("data"), dict):
+                self.apply(entry["data"])
+        if not self.placed:
+            _log.log("%s: output text overwrite has no place in this stream (stream.text); ignored" % where(self.call.method))
+        return self.placed
+
+    def chunk(self, chunk):
+        """A live chunk with the edit applied, as the SDK's own type."""
+        data = chunk.model_dump(mode="json")
+        if not self.apply(data):
+            return chunk
+        self.call.edited = True
+        return rebuild_chunk(self.call.sdk_import, {"type": type_name(type(chunk)), "data": data})
+
+
+class _Recorder:
+    """Collects a live stream's chunks and records the node once, when the
+    stream ends, is closed, or is garbage-collected unfinished. Chunks are
+    dumped only then, so the program gets each one without added work."""
+
+    def __init__(self, call, stream):
+        self.call = call
+        self.stream_type = type_name(type(stream))
+        self.chunks = []
+        self.done = False
+        self.edit = _StreamEdit(call, call.output_text_edit) if call.output_text_edit is not None else None
+
+    def add(self, chunk):
+        if self.edit is not None:
+            try:
+                chunk = self.edit.chunk(chunk)
+            except Exception:
+                _log.log("%s: editing a streamed chunk failed" % self.call.api, exc_info=True)
+        self.chunks.append(chunk)
+        return taint_wrap(chunk, self.call.node_id)
+
+    def finish(self):
+        if self.done:
+            return
+        self.done = True
+        try:
+            dumps = [{"type": type_name(type(c)), "data": to_json(c)} for c in self.chunks]
+            self.call._record({"type": self.stream_type, "chunks": dumps}, self.call._stream_text(dumps), cached=False)
+        except Exception:
+            _log.log("%s: recording the stream failed" % self.call.api, exc_info=True)
+
+
+class _Proxy:
+    """Stands in for the SDK's stream object: everything not defined here
+    goes to it, and isinstance sees its class (the way wrapt's ObjectProxy
+    does it). Iteration hands on the SDK's own chunks as they arrive."""
+
+    def __init__(self, inner, recorder):
+        self._aco_inner = inner
+        self._aco_rec = recorder
+        self._aco_it = None
+
+    @property
+    def __class__(self):
+        return type(self._aco_inner)
+
+    def __getattr__(self, name):
+        return getattr(self._aco_inner, name)
+
+    @property
+    def response(self):
+        # Helpers (openai's ChatCompletionStream, ResponseStream) close the
+        # stream through its HTTP response; that must end the recording too.
+        return _ClosingResponse(self._aco_inner.response, self._aco_rec)
+
+    def __repr__(self):
+        return repr(self._aco_inner)
+
+    def __del__(self):
+        try:
+            self._aco_rec.finish()
+        except Exception:
+            pass
+
+
+class _StreamProxy(_Proxy):
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._aco_it is None:
+            self._aco_it = iter(self._aco_inner)
+        try:
+            chunk = next(self._aco_it)
+        except BaseException:
+            self._aco_rec.finish()
+            raise
+        return self._aco_rec.add(chunk)
+
+    def __enter__(self):
+        enter = getattr(self._aco_inner, "__enter__", None)
+        if enter is not None:
+            enter()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            leave = getattr(self._aco_inner, "__exit__", None)
+            return leave(*exc) if leave is not None else None
+        finally:
+            self._aco_rec.finish()
+
+    def close(self):
+        try:
+            return self._aco_inner.close()
+        finally:
+            self._aco_rec.finish()
+
+
+class _AsyncStreamProxy(_Proxy):
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if self._aco_it is None:
+            self._aco_it = self._aco_inner.__aiter__()
+        try:
+            chunk = await self._aco_it.__anext__()
+        except BaseException:
+            self._aco_rec.finish()
+            raise
+        return self._aco_rec.add(chunk)
+
+    async def __aenter__(self):
+        enter = getattr(self._aco_inner, "__aenter__", None)
+        if enter is not None:
+            await enter()
+        return self
+
+    async def __aexit__(self, *exc):
+        try:
+            leave = getattr(self._aco_inner, "__aexit__", None)
+            return (await leave(*exc)) if leave is not None else None
+        finally:
+            self._aco_rec.finish()
+
+    def close(self):
+        # Returns whatever the SDK's close returns (a coroutine for
+        # openai's AsyncStream), for the program to await.
+        try:
+            return self._aco_inner.close()
+        finally:
+            self._aco_rec.finish()
+
+    def aclose(self):
+        try:
+            return self._aco_inner.aclose()
+        finally:
+            self._aco_rec.finish()
+
+
+class _ClosingResponse:
+    def __init__(self, inner, recorder):
+        self._aco_inner = inner
+        self._aco_rec = recorder
+
+    def __getattr__(self, name):
+        return getattr(self._aco_inner, name)
+
+    def close(self):
+        try:
+            return self._aco_inner.close()
+        finally:
+            self._aco_rec.finish()
+
+    def aclose(self):
+        try:
+            return self._aco_inner.aclose()
+        finally:
+            self._aco_rec.finish()
+
+
+def _proxy(call, stream):
+    rec = _Recorder(call, stream)
+    if hasattr(type(stream), "__aiter__"):
+        return _AsyncStreamProxy(stream, rec)
+    return _StreamProxy(stream, rec)
+
+
+class _NoResponse:
+    """The HTTP response of a replayed stream: there is none to close."""
+
+    def close(self):
+        pass
+
+    async def aclose(self):
+        pass
+
+
+class _Replay:
+    """A cached stream: the recorded chunks, rebuilt as the SDK's own types
+    one by one as the program iterates."""
+
+    response = _NoResponse()
+
+    def __init__(self, call, chunks):
+        self._call = call
+        self._chunks = chunks
+        self._i = 0
+
+    def _next(self):
+        if self._i >= len(self._chunks):
+            return None
+        entry = self._chunks[self._i]
+        self._i += 1
+        chunk = rebuild_chunk(self._call.sdk_import, entry)
+        return taint_wrap(chunk, self._call.node_id)
+
+    def close(self):
+        self._i = len(self._chunks)
+
+
+class _ReplayStream(_Replay):
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        chunk = self._next()
+        if chunk is None:
+            raise StopIteration
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _AsyncReplayStream(_Replay):
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        chunk = self._next()
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        _Replay.close(self)
+
+    async def close(self):
+        _Replay.close(self)
+
+    async def aclose(self):
+        _Replay.close(self)
+
+
+def _replay(call, chunks, is_async=None):
+    if is_async is None:
+        if call.method["stream"]["shape"] == "manager":
+            return _ManagerReplay(chunks)
+        is_async = call.is_async
+    return (_AsyncReplayStream if is_async else _ReplayStream)(call, chunks)
+
+
+class _ManagerReplay:
+    """A cached stream of shape manager, served once the SDK built its manager."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+
+class _CachedRaw:
+    """What a raw-response call (with_raw_response) gets from the cache:
+    parse() returns the recorded response. There was no HTTP exchange, so
+    headers are empty and the status is 200."""
+
+    status_code = 200
+    retries_taken = 0
+    http_response = None
+    request_id = None
+
+    def __init__(self, response):
+        self._response = response
+        self.headers = {}
+
+    def parse(self, *, to=None):
+        return self._response
+
+
+# --- the flow ---------------------------------------------------------------
+
+
+def prepare(method, sdk_import, args, kwargs, is_async=False):
     """Look the call up in the cache. None means: call the SDK unrecorded."""
     if args:
         # The SDK methods take keyword arguments only; let the SDK say so.
@@ -318,27 +852,33 @@ def prepare(method, sdk_import, args, kwargs):
         return None
     started = time.time()
     request = to_json(kwargs)
-    reason = selectors.any_truthy({"request": request}, method["passthrough"])
+    docs = {"request": request}
+    reason = selectors.any_truthy(docs, method["passthrough"])
     if reason is not None:
         _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
+        return None
+    stream, raw = method.get("stream"), method.get("raw_response")
+    streaming = bool(stream) and (stream["always"] or selectors.any_truthy(docs, stream["when"]) is not None)
+    is_raw = bool(raw) and selectors.any_truthy(docs, raw["when"]) is not None
+    if streaming and is_raw:
+        _log.log("%s: a raw streaming response passes through unrecorded" % method["api"])
         return None
     h = input_hash(method["api"], request)
     if client.is_fresh(run_id):
         # A run's first execution has no recordings: name the node here and
         # spare the program the look-up's round trip.
         answer = {"type": "cache_result", "node_id": os.urandom(6).hex(), "hit": False}
-        call = Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started)
-        call.location = location(sdk_import)
-        return call
-    try:
-        answer = client.request({"type": "cache_get", "run_id": run_id, "api": method["api"], "input_hash": h})
-    except Exception as e:
-        _log.log("%s: cache look-up failed (%s); calling the SDK unrecorded" % (method["api"], e))
-        return None
-    if not isinstance(answer, dict) or answer.get("type") != "cache_result" or not answer.get("node_id"):
-        _log.log("%s: unexpected answer to cache_get: %r" % (method["api"], answer))
-        return None
-    call = Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started)
+    else:
+        try:
+            answer = client.request({"type": "cache_get", "run_id": run_id, "api": method["api"], "input_hash": h})
+        except Exception as e:
+            _log.log("%s: cache look-up failed (%s); calling the SDK unrecorded" % (method["api"], e))
+            return None
+        if not isinstance(answer, dict) or answer.get("type") != "cache_result" or not answer.get("node_id"):
+            _log.log("%s: unexpected answer to cache_get: %r" % (method["api"], answer))
+            return None
+    call = Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started, is_async)
+    call.streaming, call.raw = streaming, is_raw
     call.location = location(sdk_import)
     return call
 
@@ -346,14 +886,21 @@ def prepare(method, sdk_import, args, kwargs):
 def _selector_text(sel):
     out = sel[0]
     for step in sel[1:]:
-        out += "[*]" if step is None else "[%d]" % step if isinstance(step, int) else ".%s" % step
+        if step is None:
+            out += "[*]"
+        elif isinstance(step, tuple):
+            out += '[?%s=="%s"]' % (step[1], step[2])
+        elif isinstance(step, int):
+            out += "[%d]" % step
+        else:
+            out += ".%s" % step
     return out
 
 
-def _begin(method, sdk_import, args, kwargs):
-    """prepare() and a cache hit, fail-soft: (call or None, response or None)."""
+def _begin(method, sdk_import, args, kwargs, is_async):
+    """prepare() and a cache hit, fail-soft: (call or None, served or None)."""
     try:
-        call = prepare(method, sdk_import, args, kwargs)
+        call = prepare(method, sdk_import, args, kwargs, is_async)
     except Exception:
         _log.log("%s: recording failed before the call" % method["api"], exc_info=True)
         return None, None
@@ -362,7 +909,7 @@ def _begin(method, sdk_import, args, kwargs):
     try:
         return call, call.cached()
     except Exception:
-        _log.log("%s: serving the cached output failed; calling the SDK" % method["api"], exc_info=True)
+        _log.log("%s: serving the cached output failed; calling the SDK" % where(method), exc_info=True)
         return call, None
 
 
@@ -374,29 +921,44 @@ def _kwargs(call, kwargs):
         return kwargs
 
 
-def _finish(call, response):
+def _finish(call, result):
     try:
-        return call.finish(response)
+        return call.finish(result)
     except Exception:
-        _log.log("%s: recording the response failed" % call.api, exc_info=True)
-        return response
+        _log.log("%s: recording the response failed; fix the declaration" % where(call.method), exc_info=True)
+        return result
 
 
-def call_sync(method, sdk_import, original, self, args, kwargs):
-    call, cached = _begin(method, sdk_import, args, kwargs)
+def _serve_manager(call, manager, served):
+    try:
+        return call.serve_manager(manager, served.chunks)
+    except Exception:
+        _log.log("%s: serving a cached stream failed" % where(call.method), exc_info=True)
+        return None
+
+
+def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
+    """A patched sync method. is_async: it belongs to the SDK's async client
+    though it is no coroutine function (a .stream() returning an async
+    manager), so a replayed stream must be async."""
+    call, served = _begin(method, sdk_import, args, kwargs, is_async)
     if call is None:
         return original(self, *args, **kwargs)
-    if cached is not None:
-        return cached
-    response = original(self, *args, **_kwargs(call, kwargs))
-    return _finish(call, response)
+    if isinstance(served, _ManagerReplay):
+        served = _serve_manager(call, original(self, *args, **kwargs), served)
+    if served is not None:
+        return served
+    result = original(self, *args, **_kwargs(call, kwargs))
+    return _finish(call, result)
 
 
 async def call_async(method, sdk_import, original, self, args, kwargs):
-    call, cached = _begin(method, sdk_import, args, kwargs)
+    call, served = _begin(method, sdk_import, args, kwargs, True)
     if call is None:
         return await original(self, *args, **kwargs)
-    if cached is not None:
-        return cached
-    response = await original(self, *args, **_kwargs(call, kwargs))
-    return _finish(call, response)
+    if isinstance(served, _ManagerReplay):
+        served = _serve_manager(call, await original(self, *args, **kwargs), served)
+    if served is not None:
+        return served
+    result = await original(self, *args, **_kwargs(call, kwargs))
+    return _finish(call, result)

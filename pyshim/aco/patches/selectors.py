@@ -1,8 +1,10 @@
 """Walks the selectors of the generated declarations over JSON documents.
 
-A selector is a tuple: its root ("request" or "response"), then steps: a str
-is a field of an object, an int an element of a list (negative from the end),
-None every element of a list. A step that does not fit the value it meets
+A selector is a tuple: its root ("request", "response" or "chunk"), then
+steps: a str is a field of an object, an int an element of a list (negative
+from the end), None every element of a list, and a tuple ("?", key, value)
+keeps the value it meets only if that is an object whose key holds value (a
+filter: chunk[?type=="response.output_text.delta"]). A step that does not fit the value it meets
 (a field of a list, an index out of range) finds nothing; it is not an
 error, so one selector can cover requests of several shapes. The grammar and
 its rendering are in patches/README.md.
@@ -25,6 +27,9 @@ def places(docs, selector):
             elif isinstance(step, str):
                 if isinstance(value, dict) and step in value:
                     nxt.append((value, step))
+            elif isinstance(step, tuple):
+                if isinstance(value, dict) and value.get(step[1]) == step[2]:
+                    nxt.append((container, key))
             elif isinstance(value, list) and -len(value) <= step < len(value):
                 nxt.append((value, step % len(value)))
         found = nxt
@@ -60,6 +65,16 @@ def text(docs, selectors):
         for value in values(docs, selector):
             out.extend(t for t in _texts(value) if t)
     return "\n".join(out)
+
+
+def strings(docs, selectors):
+    """Every non-empty string the selectors find, in order, each once."""
+    out = []
+    for selector in selectors:
+        for value in values(docs, selector):
+            if isinstance(value, str) and value and value not in out:
+                out.append(value)
+    return out
 
 
 def first_string(docs, selectors):
