@@ -1,0 +1,3 @@
+from aco.rewrite.worker import main
+
+raise SystemExit(main())

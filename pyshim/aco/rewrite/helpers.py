@@ -1,0 +1,331 @@
+"""What rewritten modules call at run time (as ``_@aco.prep`` and friends).
+
+Each helper has a fast path for values that cannot be tainted (exact builtin
+scalars, flat lists and tuples of them) that asks nothing of aco.taint, and
+only then a slow path that does. aco.taint is imported on first need; without
+it (or if it fails) values pass through untouched, which is plain python.
+
+Nothing here may change what the program sees: exceptions raised by the
+program's own callees propagate as they are, and an internal error is logged
+once and the operation done plainly.
+"""
+
+import functools
+import os
+import re
+import sys
+import threading
+import types
+
+_partial = functools.partial
+
+# Types whose instances never carry taint: the wrappers are subclasses.
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, complex})
+
+# Results wrapped when arguments were tainted: the exact types aco.taint has
+# transparent wrappers for (and str/bytes subclasses, which may already be
+# wrappers), and regex matches, whose groups are the commonest way text out
+# of an LLM is picked apart. Everything else (iterators, coroutines, exceptions, classes,
+# arbitrary objects) is returned as it is: a proxy there could change what
+# the program does, and never changing that matters more than an edge.
+_WRAPPABLE = frozenset({str, bytes, int, float, list, dict, tuple, type(re.compile("").match(""))})
+
+# Arguments get_origins must not be handed: looking inside would consume them.
+_NEVER_INSPECT = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+
+_taint = None
+_taint_lock = threading.Lock()
+_roots = None
+_user_code = {}
+_user_code_lock = threading.Lock()
+
+
+def _taint_module():
+    """aco.taint, or False when it is not available."""
+    global _taint
+    t = _taint
+    if t is None:
+        with _taint_lock:
+            if _taint is None:
+                try:
+                    import aco.taint as t
+
+                    _taint = t
+                except Exception:
+                    from aco import _log
+
+                    _log.log("aco.rewrite: aco.taint unavailable; rewritten code runs untracked", exc_info=True)
+                    _taint = False
+            t = _taint
+    return t
+
+
+def _disable(what):
+    """An internal failure: log it once and stop tracking, never raise."""
+    global _taint
+    _taint = False
+    try:
+        from aco import _log
+
+        _log.log("aco.rewrite: %s failed; taint tracking off for this process" % what, exc_info=True)
+    except Exception:
+        pass
+
+
+def set_project_roots(roots):
+    """The directories whose code is the user's (calls into it keep their
+    arguments as they are). Defaults to $ACO_PROJECT_ROOTS (os.pathsep-separated)."""
+    global _roots
+    with _user_code_lock:
+        from aco.rewrite import paths
+
+        _roots = paths.normalize_roots(roots)
+        _user_code.clear()
+
+
+def _project_roots():
+    if _roots is None:
+        env = os.environ.get("ACO_PROJECT_ROOTS", "")
+        set_project_roots(env.split(os.pathsep) if env else [])
+    return _roots
+
+
+def is_user_file(filename):
+    """Whether filename is under a project root and not in an excluded place."""
+    from aco.rewrite import paths
+
+    return paths.is_user_file(filename, _project_roots())
+
+
+def _is_user_callable(func):
+    """Whether func's code is the user's own, judged by the file its code
+    object comes from; cached per file name."""
+    f = func
+    for _ in range(3):
+        inner = getattr(f, "__func__", None)  # bound methods, classmethods
+        if inner is None:
+            break
+        f = inner
+    code = getattr(f, "__code__", None)
+    if code is not None:
+        filename = code.co_filename
+    else:
+        # A class or another callable object: where its class was defined.
+        cls = f if isinstance(f, type) else type(f)
+        mod = sys.modules.get(getattr(cls, "__module__", None) or "")
+        filename = getattr(mod, "__file__", None)
+        if not filename:
+            return False
+    known = _user_code.get(filename)
+    if known is None:
+        known = is_user_file(filename)
+        _user_code[filename] = known
+    return known
+
+
+def _stores(func):
+    """Whether func is a method of a container or queue, which keeps its
+    arguments: they go in as they are, so that what the program later takes
+    out (``results.append(answer)``, ``q.put(answer)``) still carries its
+    origins."""
+    owner = getattr(func, "__self__", None)
+    if owner is None or isinstance(owner, type):
+        return False
+    global _STORES
+    if _STORES is None:
+        import asyncio
+        import collections.abc
+        import queue
+
+        _STORES = (
+            list,
+            dict,
+            set,
+            collections.deque,
+            collections.abc.MutableSequence,
+            collections.abc.MutableMapping,
+            collections.abc.MutableSet,
+            queue.Queue,
+            queue.SimpleQueue,
+            asyncio.Queue,
+        )
+    return isinstance(owner, _STORES)
+
+
+_STORES = None
+
+
+def _flat_plain(a):
+    t = type(a)
+    if t in _PLAIN:
+        return True
+    if t is list or t is tuple:
+        return _PLAIN.issuperset(map(type, a))
+    if t is dict:
+        return _PLAIN.issuperset(map(type, a.values())) and _PLAIN.issuperset(map(type, a))
+    return False
+
+
+def _origins_of(taint, values):
+    origins = set()
+    for v in values:
+        if _flat_plain(v) or isinstance(v, _NEVER_INSPECT):
+            continue
+        o = taint.get_origins(v)
+        if o:
+            origins.update(o)
+    return origins
+
+
+def _untaint_arg(taint, a):
+    u = taint.untaint(a)
+    # A mutable container goes in as itself: the callee may change it in
+    # place (list.append, random.shuffle, dict.update) and the caller must
+    # see the change on its own object, not on a plain copy.
+    if u is not a and isinstance(a, (list, dict, set, bytearray)):
+        return a
+    return u
+
+
+def _taint_result(taint, result, origins):
+    t = type(result)
+    if t not in _WRAPPABLE and not isinstance(result, (str, bytes)):
+        return result
+    have = taint.get_origins(result)
+    if have and origins.issubset(have):
+        return result
+    return taint.wrap(result, frozenset(origins).union(have or ()))
+
+
+def _call_tainting(func, origins, args, kwargs):
+    result = func(*args, **kwargs)
+    try:
+        taint = _taint
+        return _taint_result(taint, result, origins) if taint else result
+    except Exception:
+        _disable("tainting a call's result")
+        return result
+
+
+def prep(func, /, *args, **kwargs):
+    """``f(a, k=b)`` is rewritten to ``prep(f, a, k=b)()``: the caller's
+    frame makes the call, so no helper frame sits between it and f. Returns
+    f bound to its arguments, untainted ones and a tainting call when any is
+    tainted and f is not the user's own code."""
+    for a in args:
+        t = type(a)
+        if t in _PLAIN or ((t is list or t is tuple) and _PLAIN.issuperset(map(type, a))):
+            continue
+        break
+    else:
+        if not kwargs or _PLAIN.issuperset(map(type, kwargs.values())):
+            return _bind(func, args, kwargs)
+    taint = _taint if _taint is not None else _taint_module()
+    if not taint:
+        return _bind(func, args, kwargs)
+    try:
+        origins = _origins_of(taint, args)
+        if kwargs:
+            origins.update(_origins_of(taint, kwargs.values()))
+        if not origins or _is_user_callable(func) or _stores(func):
+            return _bind(func, args, kwargs)
+        uargs = tuple(_untaint_arg(taint, a) for a in args)
+        ukwargs = {k: _untaint_arg(taint, v) for k, v in kwargs.items()}
+    except Exception:
+        _disable("preparing a call")
+        return _bind(func, args, kwargs)
+    if not callable(func):
+        return func
+    return _partial(_call_tainting, func, origins, uargs, ukwargs)
+
+
+def _bind(func, args, kwargs):
+    try:
+        return _partial(func, *args, **kwargs)
+    except TypeError:
+        if not callable(func):
+            # Called with no arguments, it raises what f(...) would have:
+            # "'X' object is not callable".
+            return func
+        raise
+
+
+def fstring(fmt, *values):
+    """An f-string, as the equivalent str.format template and its values."""
+    for v in values:
+        if type(v) not in _PLAIN:
+            break
+    else:
+        return fmt.format(*values)
+    taint = _taint if _taint is not None else _taint_module()
+    if not taint:
+        return fmt.format(*values)
+    try:
+        origins = _origins_of(taint, values)
+        if origins:
+            values = [taint.untaint(v) for v in values]
+    except Exception:
+        _disable("an f-string")
+        return fmt.format(*values)
+    result = fmt.format(*values)
+    if not origins:
+        return result
+    try:
+        return taint.wrap(result, frozenset(origins))
+    except Exception:
+        _disable("tainting an f-string")
+        return result
+
+
+def modargs(args):
+    """The right operand of ``"literal" % args``: args itself unless tainted,
+    else a str-subclass marker whose ``__rmod__`` python calls first (a
+    subclass's reflected method wins) to format and taint."""
+    t = type(args)
+    if t in _PLAIN or (t is tuple and _PLAIN.issuperset(map(type, args))):
+        return args
+    taint = _taint if _taint is not None else _taint_module()
+    if not taint:
+        return args
+    try:
+        if t is dict:
+            origins = _origins_of(taint, args.values())
+        elif t is tuple:
+            origins = _origins_of(taint, args)
+        else:
+            origins = _origins_of(taint, (args,))
+    except Exception:
+        _disable("a % format")
+        return args
+    if not origins:
+        return args
+    return _TaintedModArgs(args, origins)
+
+
+class _TaintedModArgs(str):
+    """Empty text carrying the real operand; lives only until the % that
+    consumes it."""
+
+    def __new__(cls, args, origins):
+        self = str.__new__(cls)
+        self.args = args
+        self.origins = origins
+        return self
+
+    def __rmod__(self, fmt):
+        args, origins = self.args, self.origins
+        taint = _taint
+        try:
+            if type(args) is tuple:
+                plain = tuple(taint.untaint(a) for a in args)
+            else:
+                plain = taint.untaint(args)
+        except Exception:
+            _disable("untainting % arguments")
+            return fmt % args
+        result = fmt % plain
+        try:
+            return taint.wrap(result, frozenset(origins))
+        except Exception:
+            _disable("tainting a % format")
+            return result

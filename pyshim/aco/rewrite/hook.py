@@ -1,0 +1,159 @@
+"""The import hook: the user's modules load from rewritten bytecode.
+
+A meta path finder in front of the others. For a module whose file is under
+a project root (and not in site-packages, a virtualenv, .git, node_modules or
+__pycache__), it returns python's own spec with a loader whose get_code gives
+the rewritten code (aco.rewrite.cache). Everything else it declines at once,
+so the rest of sys.meta_path sees the import as if we were not there. A
+module with ``# aco: no-rewrite`` near its top, or one that fails to rewrite
+(logged once per file), loads as python would load it.
+"""
+
+import os
+import sys
+import threading
+from importlib.machinery import PathFinder, SourceFileLoader
+
+from aco import _log
+from aco.rewrite import paths, transform
+
+_installed = None
+_install_lock = threading.Lock()
+
+
+def enabled():
+    return os.environ.get("ACO_REWRITE", "1") != "0"
+
+
+class RewritingLoader(SourceFileLoader):
+    """SourceFileLoader but for where the code comes from; get_source,
+    get_data and resources stay python's, so linecache, inspect and
+    tracebacks read the file as written."""
+
+    def get_code(self, fullname):
+        from aco.rewrite import cache
+
+        path = self.get_filename(fullname)
+        try:
+            data = self.get_data(path)
+        except OSError:
+            return super().get_code(fullname)
+        if transform.has_opt_out(data):
+            return super().get_code(fullname)
+        try:
+            return cache.load(path, data)
+        except Exception as e:
+            _failed(path, e)
+            return super().get_code(fullname)
+
+
+_failed_once = set()
+
+
+def _failed(path, e):
+    if path in _failed_once:
+        return
+    _failed_once.add(path)
+    _log.log("aco.rewrite: %s runs un-rewritten: %s: %s" % (path, type(e).__name__, e))
+
+
+class RewritingFinder:
+    def __init__(self, roots):
+        self.roots = paths.normalize_roots(roots)
+        self._busy = threading.local()
+
+    def _under_roots(self, entries):
+        for e in entries:
+            try:
+                real = os.path.join(os.path.realpath(e or os.getcwd()), "")
+            except (TypeError, ValueError, OSError):
+                continue
+            for r in self.roots:
+                # The entry is inside a root, or a root is inside the entry
+                # (a project below a sys.path directory).
+                if real.startswith(r) or r.startswith(real):
+                    return True
+        return False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if getattr(self._busy, "on", False):
+            return None
+        self._busy.on = True
+        try:
+            entries = sys.path if path is None else path
+            if not self._under_roots(entries):
+                return None
+            spec = PathFinder.find_spec(fullname, path, target)
+            if spec is None or type(spec.loader) is not SourceFileLoader or not spec.origin:
+                return None
+            if not paths.is_user_file(spec.origin, self.roots):
+                return None
+            spec.loader = RewritingLoader(spec.loader.name, spec.loader.path)
+            return spec
+        except Exception:
+            _log.log("aco.rewrite: finding %s failed; python imports it" % fullname, exc_info=True)
+            return None
+        finally:
+            self._busy.on = False
+
+    def invalidate_caches(self):
+        pass
+
+
+def install(project_roots):
+    """Rewrite the modules under project_roots from now on (once per process;
+    later calls add roots). A no-op under ACO_REWRITE=0. Never raises."""
+    global _installed
+    if not enabled():
+        return None
+    try:
+        from aco.rewrite import helpers
+
+        with _install_lock:
+            if _installed is None:
+                _installed = RewritingFinder(project_roots)
+                sys.meta_path.insert(0, _installed)
+            else:
+                _installed.roots = paths.normalize_roots(list(_installed.roots) + list(project_roots))
+            helpers.set_project_roots(_installed.roots)
+        return _installed
+    except Exception:
+        _log.log("aco.rewrite: installing the import hook failed; running un-rewritten", exc_info=True)
+        return None
+
+
+def uninstall():
+    global _installed
+    with _install_lock:
+        if _installed is not None:
+            try:
+                sys.meta_path.remove(_installed)
+            except ValueError:
+                pass
+            _installed = None
+
+
+def rewrite_main(path, source):
+    """Code for the main script, as compile(source, path, "exec",
+    dont_inherit=True) makes it but rewritten. source is bytes or str. A
+    script that does not parse raises exactly python's SyntaxError; one that
+    fails to rewrite, or opts out, compiles plainly."""
+    plain = lambda: compile(source, path, "exec", dont_inherit=True)  # noqa: E731
+    if not enabled() or transform.has_opt_out(source):
+        return plain()
+    try:
+        from aco.rewrite import cache
+
+        if isinstance(source, bytes):
+            import importlib.util
+
+            text = importlib.util.decode_source(source)
+        else:
+            text = source
+        tree = transform.rewrite(text, path, is_user_module=cache._user_module_predicate(path))
+        return compile(tree, path, "exec", dont_inherit=True)
+    except SyntaxError:
+        return plain()
+    except Exception as e:
+        _failed(path, e)
+        return plain()

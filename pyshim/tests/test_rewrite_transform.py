@@ -1,0 +1,386 @@
+"""Transform-then-exec: rewritten code must behave as plain code does, and
+carry taint where plain code would drop it."""
+
+import ast
+import asyncio
+import os
+import sys
+import textwrap
+import traceback
+import warnings
+
+import pytest
+
+from aco.rewrite import helpers, transform
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taint_standin as T  # noqa: E402
+
+A = frozenset({"A"})
+B = frozenset({"B"})
+
+
+@pytest.fixture(autouse=True)
+def standin(monkeypatch, tmp_path):
+    monkeypatch.setattr(helpers, "_taint", T)
+    global _default_file
+    helpers.set_project_roots([str(tmp_path / "proj")])
+    # Code run by the tests counts as the user's, as an agent's file would.
+    _default_file = str(tmp_path / "proj" / "agent.py")
+    yield
+    helpers.set_project_roots([])
+
+
+_default_file = None
+
+
+def run(src, filename=None, rewritten=True, **env):
+    src = textwrap.dedent(src)
+    filename = filename or _default_file
+    if rewritten:
+        code = transform.compile_rewritten(src, filename)
+    else:
+        code = compile(src, filename, "exec", dont_inherit=True)
+    ns = {"__name__": "rewritten_mod", "A": T.TStr("alpha", A), "B": T.TStr("beta", B)}
+    ns.update(env)
+    exec(code, ns)
+    return ns
+
+
+@pytest.mark.parametrize(
+    "expr, text, origins",
+    [
+        ('f"<{A}>"', "<alpha>", A),
+        ('f"{A!r:>10}|{B}"', "   'alpha'|beta", A | B),
+        ('f"{A=}"', "A='alpha'", A),
+        ('f"{{}}{A:{w}}"', "{}alpha     ", A),
+        ('"{}-{k}".format(A, k=B)', "alpha-beta", A | B),
+        ('"%s/%s" % (A, B)', "alpha/beta", A | B),
+        ('"%(x)s!" % {"x": A}', "alpha!", A),
+        ('"<%s>" % A', "<alpha>", A),
+        ('"x" + A', "xalpha", A),
+        ('A + "x"', "alphax", A),
+        ('", ".join([A, B])', "alpha, beta", A | B),
+        ('json.dumps({"k": A})', '{"k": "alpha"}', A),
+        ('json.loads(json.dumps([A]))', ["alpha"], A),
+        ('re.search(r"l(p)h", A).group(1)', "p", A),
+        ('re.sub("a", "o", A)', "olpho", A),
+        ('textwrap.shorten(A + " " + B, width=20)', "alpha beta", A | B),
+        ('str.upper(A)', "ALPHA", A),
+    ],
+)
+def test_taint_flows(expr, text, origins):
+    ns = run("import json, re, textwrap\nw = 10\nout = " + expr)
+    out = ns["out"]
+    assert out == text
+    assert T.get_origins(out) == origins
+
+
+def test_augmented_add_keeps_taint():
+    ns = run("s = 'q:'\ns += A\nn = 1\nn += 2\n")
+    assert ns["s"] == "q:alpha" and T.get_origins(ns["s"]) == A
+    assert ns["n"] == 3
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'f"{x!a}|{y:>{w}.{p}}|{x=!s:^9}|{{lit}}|{y:{\'<\'}8}"',
+        '"%5.2f|%s" % (y, x)',
+        '"{0:>{1}}".format(x, w)',
+        '7 % w',
+        '"%d" % w',
+        'f"{ {1: 2}[1] }"',
+        'f"{x}" f"{y}" "tail"',
+    ],
+)
+def test_plain_values_format_exactly_as_python(expr):
+    src = "x = 'h\\xe9llo'\ny = 3.14159\nw = 7\np = 2\nout = " + expr
+    plain, rewritten = run(src, rewritten=False)["out"], run(src)["out"]
+    assert rewritten == plain
+    assert type(rewritten) is type(plain)
+
+
+def test_untainted_calls_return_plain_types():
+    ns = run("import json\nout = json.dumps({'a': [1, 2]})\nf = f'{out}'\n")
+    assert type(ns["out"]) is str and type(ns["f"]) is str
+
+
+def test_user_functions_get_tainted_values_as_they_are():
+    ns = run(
+        """
+        def own(x):
+            return x
+        class K:
+            def m(self, x):
+                return x
+        same = own(A) is A
+        method_same = K().m(A) is A
+        """
+    )
+    assert ns["same"] and ns["method_same"]
+
+
+def test_calls_into_user_files_keep_taint_and_third_party_gets_plain(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "mine.py").write_text("def kind(x):\n    return type(x).__name__\n")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "theirs.py").write_text("def kind(x):\n    return type(x).__name__\n")
+    sys.path[:0] = [str(proj), str(lib)]
+    try:
+        ns = run("import mine, theirs\nmk = mine.kind(A)\ntk = theirs.kind(A)\n")
+    finally:
+        sys.path.remove(str(proj))
+        sys.path.remove(str(lib))
+        sys.modules.pop("mine", None)
+        sys.modules.pop("theirs", None)
+    assert ns["mk"] == "TStr"
+    assert ns["tk"] == "str"
+    assert T.get_origins(ns["tk"]) == A
+
+
+def test_mutable_arguments_are_changed_in_place():
+    ns = run(
+        """
+        import random, collections
+        lst = []
+        lst.append(A)
+        d = {}
+        d.update({"k": A})
+        items = [A, B, "c", "d", "e", "f", "g"]
+        random.Random(1).shuffle(items)
+        dq = collections.deque()
+        dq.append(A)
+        """
+    )
+    assert ns["lst"][0] is ns["A"]
+    assert ns["d"]["k"] is ns["A"]
+    assert sorted(ns["items"]) == ["alpha", "beta", "c", "d", "e", "f", "g"]
+    assert ns["items"] != ["alpha", "beta", "c", "d", "e", "f", "g"]
+    assert ns["dq"][0] is ns["A"]
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("isinstance", "isinstance(A, str)"),
+        ("super", "super()"),
+        ("locals", "locals()"),
+        ("eval", "eval(s)"),
+        ("len", "len(s)"),
+    ],
+)
+def test_keep_identity_builtins_are_not_rewritten(name, call):
+    tree = transform.rewrite("out = " + call, "<t>")
+    assert "_@aco" not in ast.unparse(tree)
+
+
+def test_scoping_builtins_see_the_callers_frame():
+    src = """
+        import json
+        def f(a):
+            b = json.dumps(a)
+            c = eval("b + '!'")
+            exec("d = 1")
+            return sorted(locals()), c, vars()["a"]
+        out = f(A)
+        """
+    ns = run(src)
+    names, c, a = ns["out"]
+    assert names == run(src, rewritten=False)["out"][0]
+    assert "b" in names and not any("@" in n for n in names)
+    assert c == '"alpha"!'
+    assert a is ns["A"]
+
+
+def test_super_zero_argument_form():
+    ns = run(
+        """
+        class E(ValueError):
+            def __init__(self, msg):
+                super().__init__(f"bad: {msg}")
+        class Base:
+            def greet(self, who):
+                return "hi " + who
+        class Child(Base):
+            def greet(self, who):
+                return super().greet(who).upper()
+        e = E(A)
+        g = Child().greet(B)
+        """
+    )
+    assert str(ns["e"]) == "bad: alpha"
+    assert ns["g"] == "HI BETA" and T.get_origins(ns["g"]) == B
+
+
+def test_generators_async_comprehensions_match_walrus():
+    ns = run(
+        """
+        import asyncio, json
+        def gen(xs):
+            got = yield f"start"
+            for x in xs:
+                got = yield f"<{x}|{got}>"
+        g = gen([A, B])
+        seq = [next(g), g.send(1), g.send(2)]
+        async def twice(x):
+            await asyncio.sleep(0)
+            return f"{x}{x}"
+        async def main():
+            return await asyncio.gather(twice(A), twice(B))
+        gathered = asyncio.run(main())
+        comp = [f"{x}" for x in (A, B) if (n := len(x)) > 4]
+        last_n = n
+        class C:
+            items = [f"{i}" for i in range(2)]
+        def route(cmd):
+            match cmd:
+                case {"op": "say", "text": str(t)} if t.startswith("al"):
+                    return f"said {t}"
+                case [x, *rest]:
+                    return json.dumps(rest)
+                case _:
+                    return "?"
+        said = route({"op": "say", "text": A})
+        rest = route([1, 2, 3])
+        """
+    )
+    seq = ns["seq"]
+    assert seq == ["start", "<alpha|1>", "<beta|2>"]
+    assert T.get_origins(seq[1]) == A and T.get_origins(seq[2]) == B
+    assert ns["gathered"] == ["alphaalpha", "betabeta"]
+    assert T.get_origins(ns["gathered"][0]) == A
+    assert ns["comp"] == ["alpha"] and ns["last_n"] == 4
+    assert ns["C"].items == ["0", "1"]
+    assert ns["said"] == "said alpha" and T.get_origins(ns["said"]) == A
+    assert ns["rest"] == "[2, 3]"
+
+
+def test_decorators_and_annotations_are_left_as_written():
+    src = """
+        from __future__ import annotations
+        import functools
+        from typing import Annotated
+        size = 4
+        def meta(n):
+            return lambda f: f
+        @functools.lru_cache(maxsize=size)
+        @meta(f"{size}")
+        def f(x: Annotated[int, meta(f"{size}")], y: dict[str, int] = {}) -> list[str]:
+            z: Annotated[str, functools.partial(print, size)] = f"{x}"
+            return [z]
+        out = f(3)
+        """
+    tree = transform.rewrite(textwrap.dedent(src), "<t>")
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "f")
+    assert "_@aco" not in "".join(ast.unparse(d) for d in fn.decorator_list)
+    assert "_@aco" not in ast.unparse(fn.args) and "_@aco" not in ast.unparse(fn.returns)
+    plain, rewritten = run(src, rewritten=False), run(src)
+    assert rewritten["f"].__annotations__ == plain["f"].__annotations__
+    assert rewritten["out"] == ["3"]
+    assert hasattr(rewritten["f"], "cache_info")
+
+
+def test_future_import_and_docstring_stay_first():
+    src = '"""Doc."""\nfrom __future__ import annotations\nimport json\nx = json.dumps(A)\n'
+    tree = transform.rewrite(src, "<t>")
+    assert isinstance(tree.body[1], ast.ImportFrom) and tree.body[1].module == "__future__"
+    assert tree.body[2].names[0].asname == transform.HELPERS_NAME
+    ns = run(src)
+    assert ns["__doc__"] == "Doc."
+
+
+def test_untouched_module_gets_no_import():
+    src = "def f(x):\n    return x + 1\n"
+    assert ast.dump(transform.rewrite(src, "<t>")) == ast.dump(ast.parse(src))
+
+
+SRC_CRASH = """\
+import json
+
+
+def parse(text):
+    data = json.loads(
+        text)
+    return data
+
+
+def outer(t):
+    return f"{parse(t)}"
+
+
+outer(A)
+"""
+
+
+def _frames(tb):
+    return [(f.name, f.lineno, f.colno, f.end_colno) for f in traceback.extract_tb(tb)]
+
+
+def test_traceback_lines_and_columns_are_python_s():
+    got = {}
+    for rewritten in (False, True):
+        with pytest.raises(ValueError) as ei:
+            run(SRC_CRASH, filename="agent.py", rewritten=rewritten, A="{bad")
+        frames = _frames(ei.value.__traceback__)
+        got[rewritten] = [f for f in frames if f[0] in ("<module>", "outer", "parse")]
+        assert not any("aco/rewrite" in f.filename for f in traceback.extract_tb(ei.value.__traceback__) if rewritten)
+    assert got[True] == got[False]
+    assert [f[1] for f in got[True]] == [14, 11, 5]
+
+
+def test_plain_path_adds_no_frame_before_the_callee():
+    ns = run(
+        """
+        import warnings, logging, collections, sys, io
+        def inner():
+            warnings.warn(f"{n}", UserWarning, stacklevel=2)
+        def depth(k):
+            return sys._getframe(k).f_code.co_name
+        n = 1
+        P = collections.namedtuple("P", fields)
+        here = depth(n)
+        """,
+        filename="agent.py",
+        fields=["a"],
+    )
+    assert ns["P"].__module__ == "rewritten_mod"
+    assert ns["here"] == "<module>"
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ns["inner"]()
+    assert w[0].filename == __file__
+
+
+def test_opt_out_marker():
+    assert transform.has_opt_out("#!/usr/bin/env python\n# aco: no-rewrite\nx = 1\n")
+    assert transform.has_opt_out(b"#aco:no-rewrite\n")
+    assert not transform.has_opt_out("x = 1\n" * 30 + "# aco: no-rewrite\n")
+
+
+def test_internal_failure_falls_back_to_plain_call(monkeypatch):
+    class Broken:
+        def get_origins(self, v):
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(helpers, "_taint", Broken())
+    ns = run("import json\nv = [[1]]\nout = json.dumps(v)\n")
+    assert ns["out"] == "[[1]]"
+    assert helpers._taint is False
+
+
+def test_async_and_await_in_arguments():
+    ns = run(
+        """
+        import asyncio, json
+        async def value():
+            await asyncio.sleep(0)
+            return A
+        async def main():
+            return json.dumps(await value())
+        out = asyncio.run(main())
+        """
+    )
+    assert ns["out"] == '"alpha"' and T.get_origins(ns["out"]) == A
