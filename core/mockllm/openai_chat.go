@@ -119,7 +119,7 @@ type chatDelta struct {
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
-	digest, aerr := decodeRequest(r, &req)
+	digest, aerr := decodeRequest(r, r.URL.Path, &req)
 	if aerr == nil && req.Model == "" {
 		aerr = invalid("model", "Missing required parameter: 'model'.")
 	}
@@ -150,6 +150,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		Model:             req.Model,
 		ServiceTier:       "default",
 		SystemFingerprint: id("fp_", digest, "fingerprint", 10),
+	}
+	if fromTogether(r) {
+		s.togetherChat(w, r, base, n, answer, usage, req.Stream)
+		return
 	}
 	if !req.Stream {
 		base.Object = "chat.completion"

@@ -127,7 +127,7 @@ func base64Floats(v []float32) string {
 
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 	var req embeddingsRequest
-	_, aerr := decodeRequest(r, &req)
+	_, aerr := decodeRequest(r, r.URL.Path, &req)
 	if aerr == nil && req.Model == "" {
 		aerr = invalid("model", "Missing required parameter: 'model'.")
 	}

@@ -243,7 +243,7 @@ func (r *responseObject) complete(msg outputMessage, inputTokens int) {
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	var req responsesRequest
-	digest, aerr := decodeRequest(r, &req)
+	digest, aerr := decodeRequest(r, r.URL.Path, &req)
 	if aerr == nil && req.Model == "" {
 		aerr = invalid("model", "Missing required parameter: 'model'.")
 	}

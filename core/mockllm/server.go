@@ -1,15 +1,39 @@
-// Package mockllm is a deterministic LLM server that speaks the real OpenAI
-// wire format, so that demos, tests and benchmarks run offline with the real
-// SDK packages unmodified (OpenAI at http://HOST:PORT/v1).
+// Package mockllm is a deterministic LLM server that speaks the real wire
+// formats of OpenAI, Anthropic, Google GenAI (Gemini API) and Together, so
+// that demos, tests and benchmarks run offline with the real SDK packages
+// unmodified. Point each SDK at it with its own base-URL setting and any API
+// key:
 //
-// Routes: POST /v1/responses and POST /v1/chat/completions (both with
-// "stream": true as server-sent events in the real event sequence), POST
-// /v1/embeddings, GET /v1/models and GET /v1/models/{id}. Any model name is
-// accepted and echoed back. Other paths get a 404 and bad requests a 400, both
-// in OpenAI's error JSON shape.
+//	openai        OPENAI_BASE_URL=http://HOST:PORT/v1, or OpenAI(base_url=...)
+//	anthropic     ANTHROPIC_BASE_URL=http://HOST:PORT, or Anthropic(base_url=...)
+//	google-genai  genai.Client(api_key="x", http_options={"base_url": "http://HOST:PORT"})
+//	together      TOGETHER_BASE_URL=http://HOST:PORT, or Together(base_url=...)
+//
+// Routes:
+//
+//   - OpenAI: POST /v1/responses and POST /v1/chat/completions (both with
+//     "stream": true as server-sent events in the real event sequence), POST
+//     /v1/embeddings, GET /v1/models and GET /v1/models/{id}.
+//   - Anthropic: POST /v1/messages (with "stream": true: message_start,
+//     content_block_start, ping, content_block_delta, content_block_stop,
+//     message_delta, message_stop) and POST /v1/messages/count_tokens.
+//     max_tokens is required but does not cut the answer short.
+//   - Google GenAI: POST /v1/models/{model}:generateContent and
+//     :streamGenerateContent (server-sent events with ?alt=sse, which the SDK
+//     always asks for; a JSON array otherwise), :countTokens, :embedContent
+//     and :batchEmbedContents; the same under /v1beta, the version the SDK
+//     uses when GOOGLE_GENAI_API_VERSION=beta.
+//   - Together: POST /v1/chat/completions, as for OpenAI; a request from the
+//     together SDK (its User-Agent starts with "Together/") gets Together's
+//     shape, which its types require: a "prompt" list, a role in every
+//     streamed delta, and usage in the last chunk.
+//
+// Any model name is accepted and echoed back. Bad requests get a 400 and
+// unknown paths a 404, each in its provider's error JSON shape.
 //
 // The answer depends only on the last user message (for the Responses API a
-// string input counts as one; instructions and system messages do not):
+// string input counts as one; instructions, system prompts and tool results
+// do not):
 //
 //   - The first arithmetic verb in it decides: "Add A to B" is B+A, "Subtract
 //     A from B" is B-A, "Multiply A by B" is A*B, "Divide A by B" is A/B,
@@ -22,12 +46,14 @@
 //   - Otherwise (or on division by zero) the reply is "Echo: " followed by
 //     the first 200 characters of the message.
 //
-// Every choice of a chat completion with n > 1 carries the same answer. Token
-// counts are whitespace-separated words: input counts the whole prompt
-// (instructions, system and earlier messages included), output the answer.
-// Ids are derived from a hash of the request (without its stream options) and
-// timestamps are fixed, so the same request gives the same response bytes.
-// Embeddings are unit vectors derived from a hash of each input.
+// Every choice of a chat completion with n > 1 (and every Gemini candidate)
+// carries the same answer. Token counts are whitespace-separated words: input
+// counts the whole prompt (instructions, system prompts, earlier messages and
+// tool results included), output the answer. Ids are derived from a hash of
+// the request (without its stream options; a Gemini stream and a plain call
+// of the same request share them) and timestamps are fixed, so the same
+// request gives the same response bytes. Embeddings are unit vectors derived
+// from a hash of each input.
 package mockllm
 
 import (
@@ -42,6 +68,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -86,15 +113,32 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("GET /v1/models/{id}", s.handleModel)
-	// The real API answers any other method or path with a JSON 404.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &apiError{
-			status:  http.StatusNotFound,
-			Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path),
-			Type:    "invalid_request_error",
-		})
-	})
+	mux.HandleFunc("POST /v1/messages", s.handleMessages)
+	mux.HandleFunc("POST /v1/messages/count_tokens", s.handleCountTokens)
+	// A Gemini path's last segment is "{model}:{method}", which a mux
+	// wildcard cannot split; the handler does.
+	mux.HandleFunc("POST /v1/models/{call}", s.handleGemini)
+	mux.HandleFunc("POST /v1beta/models/{call}", s.handleGemini)
+	mux.HandleFunc("/", notFound)
 	return mux
+}
+
+// notFound answers any other method or path with a JSON 404, as the real
+// APIs do, in the shape of the provider the path belongs to.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	e := &apiError{
+		status:  http.StatusNotFound,
+		Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path),
+		Type:    "invalid_request_error",
+	}
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/v1/messages"):
+		writeAnthropicError(w, e)
+	case strings.HasPrefix(p, "/v1beta/") || strings.HasPrefix(p, "/v1/models/") && strings.Contains(p, ":"):
+		writeGeminiError(w, e)
+	default:
+		writeError(w, e)
+	}
 }
 
 type stoppingKey struct{}
@@ -199,9 +243,9 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 }
 
 // decodeRequest reads the JSON object body of r into v and returns the
-// request's digest: a hash of the route and the canonical body without its
+// request's digest: a hash of route and the canonical body without its
 // stream options, so a streamed and a plain request get the same ids.
-func decodeRequest(r *http.Request, v any) (string, *apiError) {
+func decodeRequest(r *http.Request, route string, v any) (string, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -214,7 +258,7 @@ func decodeRequest(r *http.Request, v any) (string, *apiError) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&canon); err != nil || canon == nil {
-		return "", invalid("", "We could not parse the JSON body of your request. The OpenAI API expects a JSON object.")
+		return "", invalid("", "We could not parse the JSON body of your request. The API expects a JSON object.")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -226,7 +270,7 @@ func decodeRequest(r *http.Request, v any) (string, *apiError) {
 	delete(canon, "stream")
 	delete(canon, "stream_options")
 	c, _ := json.Marshal(canon) // maps marshal with sorted keys
-	sum := sha256.Sum256(append([]byte(r.URL.Path+"\n"), c...))
+	sum := sha256.Sum256(append([]byte(route+"\n"), c...))
 	return hex.EncodeToString(sum[:]), nil
 }
 

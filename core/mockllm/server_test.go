@@ -180,19 +180,28 @@ func TestDeterministic(t *testing.T) {
 	base := newTestServer(t, Options{})
 	tests := []struct {
 		path, a, reordered, other string
+		idKey                     string // "" means "id"
 	}{
 		{"/v1/responses",
 			`{"model":"m","input":"Add 1 to 42","temperature":0.5}`,
 			`{"temperature":0.5,"input":"Add 1 to 42","model":"m"}`,
-			`{"model":"m","input":"Add 2 to 42","temperature":0.5}`},
+			`{"model":"m","input":"Add 2 to 42","temperature":0.5}`, ""},
 		{"/v1/chat/completions",
 			`{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
 			`{"messages":[{"content":"hi","role":"user"}],"model":"m"}`,
-			`{"model":"m","messages":[{"role":"user","content":"ho"}]}`},
+			`{"model":"m","messages":[{"role":"user","content":"ho"}]}`, ""},
 		{"/v1/embeddings",
 			`{"model":"m","input":"hi","encoding_format":"float"}`,
 			`{"encoding_format":"float","input":"hi","model":"m"}`,
-			`{"model":"m","input":"ho","encoding_format":"float"}`},
+			`{"model":"m","input":"ho","encoding_format":"float"}`, ""},
+		{"/v1/messages",
+			`{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
+			`{"messages":[{"content":"hi","role":"user"}],"max_tokens":10,"model":"m"}`,
+			`{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"ho"}]}`, ""},
+		{"/v1beta/models/gemini-2.5-flash:generateContent",
+			`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`,
+			`{"contents":[{"parts":[{"text":"hi"}],"role":"user"}]}`,
+			`{"contents":[{"role":"user","parts":[{"text":"ho"}]}]}`, "responseId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -202,7 +211,12 @@ func TestDeterministic(t *testing.T) {
 				t.Errorf("same request, different bytes:\n%s\n%s", first, again)
 			}
 			_, reordered := post(t, base+tt.path, tt.reordered)
-			if id := decode[struct{ ID string }](t, reordered).ID; id != decode[struct{ ID string }](t, first).ID {
+			key := tt.idKey
+			if key == "" {
+				key = "id"
+			}
+			idOf := func(b []byte) string { return string(decode[map[string]json.RawMessage](t, b)[key]) }
+			if idOf(reordered) != idOf(first) {
 				t.Errorf("key order changed the id: %s vs %s", first, reordered)
 			}
 			_, other := post(t, base+tt.path, tt.other)
@@ -626,16 +640,45 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestLatency(t *testing.T) {
-	const latency = 50 * time.Millisecond
-	url := newTestServer(t, Options{Latency: latency}) + "/v1/chat/completions"
-	start := time.Now()
-	resp, b := post(t, url, `{"model":"m","messages":[{"role":"user","content":"Add 1 to 1"}]}`)
-	if elapsed := time.Since(start); elapsed < latency {
-		t.Errorf("answered after %v, want at least %v", elapsed, latency)
+// TestDelays checks that every route waits Latency before answering and
+// every stream ChunkDelay between its text chunks.
+func TestDelays(t *testing.T) {
+	const latency, chunkDelay = 40 * time.Millisecond, 15 * time.Millisecond
+	base := newTestServer(t, Options{Latency: latency, ChunkDelay: chunkDelay})
+	const prompt = "one two three four"
+	chunkGaps := time.Duration(len(splitDeltas(Answer(prompt)))-1) * chunkDelay
+	tests := []struct {
+		name, userAgent, path, body string
+		stream                      bool
+	}{
+		{"responses", "", "/v1/responses", `{"model":"m","input":"` + prompt + `"}`, false},
+		{"responses stream", "", "/v1/responses", `{"model":"m","stream":true,"input":"` + prompt + `"}`, true},
+		{"chat", "", "/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"` + prompt + `"}]}`, false},
+		{"chat stream", "", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"` + prompt + `"}]}`, true},
+		{"together stream", togetherUA, "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"` + prompt + `"}]}`, true},
+		{"embeddings", "", "/v1/embeddings", `{"model":"m","input":"` + prompt + `"}`, false},
+		{"anthropic", "", "/v1/messages", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"` + prompt + `"}]}`, false},
+		{"anthropic stream", "", "/v1/messages", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"` + prompt + `"}]}`, true},
+		{"gemini", "", "/v1/models/g:generateContent", `{"contents":[{"parts":[{"text":"` + prompt + `"}]}]}`, false},
+		{"gemini stream", "", "/v1/models/g:streamGenerateContent?alt=sse", `{"contents":[{"parts":[{"text":"` + prompt + `"}]}]}`, true},
+		{"gemini embed", "", "/v1/models/g:embedContent", `{"content":{"parts":[{"text":"` + prompt + `"}]}}`, false},
 	}
-	if resp.StatusCode != 200 || decode[chatCompletionResp](t, b).Choices[0].Message.Content != "2" {
-		t.Errorf("answer under latency: %s", b)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			resp, b := postAs(t, base+tt.path, tt.userAgent, tt.body)
+			elapsed := time.Since(start)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			want := latency
+			if tt.stream {
+				want += chunkGaps
+			}
+			if elapsed < want {
+				t.Errorf("answered after %v, want at least %v", elapsed, want)
+			}
+		})
 	}
 }
 
