@@ -11,13 +11,13 @@ import (
 	"time"
 )
 
-// testPython returns an interpreter that can import openai: $ACO_TEST_PYTHON
+// testPython returns an interpreter that can import module: $ACO_TEST_PYTHON
 // (which must work when set), else the nearest .venv above this package.
-func testPython(t *testing.T) string {
+func testPython(t *testing.T, module string) string {
 	t.Helper()
 	if p := os.Getenv("ACO_TEST_PYTHON"); p != "" {
-		if out, err := exec.Command(p, "-c", "import openai").CombinedOutput(); err != nil {
-			t.Fatalf("ACO_TEST_PYTHON=%s cannot import openai: %v\n%s", p, err, out)
+		if out, err := exec.Command(p, "-c", "import "+module).CombinedOutput(); err != nil {
+			t.Fatalf("ACO_TEST_PYTHON=%s cannot import %s: %v\n%s", p, module, err, out)
 		}
 		return p
 	}
@@ -28,7 +28,7 @@ func testPython(t *testing.T) string {
 	for {
 		p := filepath.Join(dir, ".venv", "bin", "python")
 		if _, err := os.Stat(p); err == nil {
-			if exec.Command(p, "-c", "import openai").Run() == nil {
+			if exec.Command(p, "-c", "import "+module).Run() == nil {
 				return p
 			}
 		}
@@ -38,13 +38,13 @@ func testPython(t *testing.T) string {
 		}
 		dir = parent
 	}
-	t.Skip("no Python with the openai package: set ACO_TEST_PYTHON or create .venv with openai at the repository root")
+	t.Skipf("no Python with %s: set ACO_TEST_PYTHON or create .venv with it at the repository root", module)
 	return ""
 }
 
-// TestOpenAISDK runs the real openai SDK against the server over TCP.
-func TestOpenAISDK(t *testing.T) {
-	python := testPython(t)
+// TestSDKs runs each real SDK against the server over TCP, at the base URL
+// the package comment tells users to give it.
+func TestSDKs(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,26 +58,47 @@ func TestOpenAISDK(t *testing.T) {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
+	root := "http://" + ln.Addr().String()
 
-	runCtx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer stop()
-	cmd := exec.CommandContext(runCtx, python, filepath.Join("testdata", "sdk_check.py"), "http://"+ln.Addr().String()+"/v1")
-	cmd.Env = sdkEnv()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sdk_check.py failed: %v\n%s", err, out)
+	tests := []struct {
+		sdk, module, script, baseURL string
+	}{
+		{"openai", "openai", "sdk_check_openai.py", root + "/v1"},
+		{"anthropic", "anthropic", "sdk_check_anthropic.py", root},
+		{"google-genai", "google.genai", "sdk_check_google.py", root},
+		{"together", "together", "sdk_check_together.py", root},
 	}
-	if !strings.Contains(string(out), "sdk_check ok") {
-		t.Fatalf("sdk_check.py did not finish its checks:\n%s", out)
+	for _, tt := range tests {
+		t.Run(tt.sdk, func(t *testing.T) {
+			python := testPython(t, tt.module)
+			runCtx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer stop()
+			cmd := exec.CommandContext(runCtx, python, filepath.Join("testdata", tt.script), tt.baseURL)
+			cmd.Env = sdkEnv()
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s failed: %v\n%s", tt.script, err, out)
+			}
+			if !strings.Contains(string(out), "sdk_check ok") {
+				t.Fatalf("%s did not finish its checks:\n%s", tt.script, out)
+			}
+		})
 	}
 }
 
-// sdkEnv keeps the user's OpenAI settings and proxies away from the check.
+// sdkEnvPrefixes are the settings through which a user's environment could
+// send the SDKs elsewhere or change their behaviour.
+var sdkEnvPrefixes = []string{"OPENAI_", "ANTHROPIC_", "GOOGLE_", "GEMINI_", "TOGETHER_"}
+
+// sdkEnv keeps the user's SDK settings and proxies away from the checks.
 func sdkEnv() []string {
 	var env []string
+outer:
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "OPENAI_") {
-			continue
+		for _, p := range sdkEnvPrefixes {
+			if strings.HasPrefix(kv, p) {
+				continue outer
+			}
 		}
 		env = append(env, kv)
 	}

@@ -1,6 +1,6 @@
 """Drive the mock LLM server with the real openai SDK, sync and async.
 
-Usage: python sdk_check.py BASE_URL   (e.g. http://127.0.0.1:8000/v1)
+Usage: python sdk_check_openai.py BASE_URL   (e.g. http://127.0.0.1:8000/v1)
 
 Exits non-zero with a traceback when the SDK cannot parse what the mock
 sends or an answer is wrong; prints "sdk_check ok" when every check passed.
@@ -8,6 +8,7 @@ sends or an answer is wrong; prints "sdk_check ok" when every check passed.
 
 import asyncio
 import sys
+import warnings
 
 import openai
 
@@ -166,6 +167,9 @@ async def check_async(base_url):
 def main():
     base_url = sys.argv[1]
     client = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
+    # Any warning while talking to the mock (an unexpected field, a failed
+    # serialisation) means the mock is not what the SDK expects.
+    warnings.simplefilter("error")
     check_responses(client)
     check_chat(client)
     check_embeddings(client)
