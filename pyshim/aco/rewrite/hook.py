@@ -47,6 +47,16 @@ class RewritingLoader(SourceFileLoader):
             return super().get_code(fullname)
 
 
+def _opted_out(path):
+    # Decided here, not in the loader, so an opted-out module keeps python's
+    # own loader object, as under plain python.
+    try:
+        with open(path, "rb") as f:
+            return transform.has_opt_out(f.read(4096))
+    except OSError:
+        return False
+
+
 _failed_once = set()
 
 
@@ -86,7 +96,7 @@ class RewritingFinder:
             spec = PathFinder.find_spec(fullname, path, target)
             if spec is None or type(spec.loader) is not SourceFileLoader or not spec.origin:
                 return None
-            if not paths.is_user_file(spec.origin, self.roots):
+            if not paths.is_user_file(spec.origin, self.roots) or _opted_out(spec.origin):
                 return None
             spec.loader = RewritingLoader(spec.loader.name, spec.loader.path)
             return spec
