@@ -1,6 +1,7 @@
 """Tainting an SDK's response object with the node id of its call.
 
-The response keeps its identity and class: its string fields (recursively,
+The response keeps its identity and class: its string fields (numbers are
+counts and indices, not content, and stay plain) (recursively,
 through nested models, lists and dicts, and pydantic extras) are replaced in
 place by TaintStr of the same text. pydantic serializes str subclasses as
 plain strings, so model_dump_json() is byte-for-byte what it was, and
@@ -42,9 +43,9 @@ def wrap_response(obj, node_id):
             return obj
         kind = values._kind(type(obj))
         if kind != values._MODEL:
-            return values.wrap(obj, o, RESPONSE_BUDGET)
+            return values.wrap(obj, o, RESPONSE_BUDGET, values.TEXT)
         budget = [RESPONSE_BUDGET]
-        values._wrap_fields(obj, o, values.DEPTH * 2, budget)
+        values._wrap_fields(obj, o, values.DEPTH * 2, budget, values.TEXT)
         _swap_models(obj, values.DEPTH * 2)
         return obj
     except Exception:

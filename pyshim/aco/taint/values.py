@@ -238,7 +238,13 @@ def _untaint(v, depth, budget):
 # --- wrap ------------------------------------------------------------------
 
 
-def wrap(value, origins, budget=WRAP_BUDGET):
+# The scalars wrap() taints: all of them, or (for SDK responses, whose
+# numbers are counts and indices rather than content) the text only.
+ALL_SCALARS = frozenset((str, bytes, int, float))
+TEXT = frozenset((str, bytes))
+
+
+def wrap(value, origins, budget=WRAP_BUDGET, scalars=ALL_SCALARS):
     """value carrying origins (an iterable of node ids); see the package doc
     for what each kind of value becomes."""
     o = intern(origins)
@@ -250,9 +256,9 @@ def wrap(value, origins, budget=WRAP_BUDGET):
     if t is str:
         return wrappers.make_str(value, o)
     k = _kind(t)
-    if k == _OPAQUE:
+    if k == _OPAQUE or (k == _SCALAR and t not in scalars):
         return value
-    return _wrap(value, k, o, DEPTH, [budget])
+    return _wrap(value, k, o, DEPTH, [budget], scalars)
 
 
 def _rewrap(v, o):
@@ -260,7 +266,7 @@ def _rewrap(v, o):
     return v if m is v._aco_origins else v._aco_with(m)
 
 
-def _wrap_item(x, o, depth, budget):
+def _wrap_item(x, o, depth, budget, scalars):
     budget[0] -= 1
     if budget[0] < 0:
         return x
@@ -272,12 +278,12 @@ def _wrap_item(x, o, depth, budget):
     if t is bool or x is None:
         return x
     k = _kind(t)
-    if k == _OPAQUE or depth <= 0:
+    if k == _OPAQUE or depth <= 0 or (k == _SCALAR and t not in scalars):
         return x
-    return _wrap(x, k, o, depth, budget)
+    return _wrap(x, k, o, depth, budget, scalars)
 
 
-def _wrap(v, k, o, depth, budget):
+def _wrap(v, k, o, depth, budget, scalars):
     if k == _SCALAR:
         t = type(v)
         if t is int:
@@ -296,7 +302,7 @@ def _wrap(v, k, o, depth, budget):
                 for i, x in enumerate(list(v)):
                     if budget[0] <= 0:
                         break
-                    nx = _wrap_item(x, o, d, budget)
+                    nx = _wrap_item(x, o, d, budget, scalars)
                     if nx is not x:
                         v[i] = nx
             return v
@@ -306,21 +312,21 @@ def _wrap(v, k, o, depth, budget):
                 for key, x in list(v.items()):
                     if budget[0] <= 0:
                         break
-                    nx = _wrap_item(x, o, d, budget)
+                    nx = _wrap_item(x, o, d, budget, scalars)
                     if nx is not x:
                         changes.append((key, nx))
                 for key, nx in changes:
                     v[key] = nx
             return v
         if k == _TUPLE or k == _NAMEDTUPLE:
-            out = [_wrap_item(x, o, d, budget) for x in v]
+            out = [_wrap_item(x, o, d, budget, scalars) for x in v]
             return tuple(out) if k == _TUPLE else type(v)._make(out)
         if k == _SET:
             if type(v) is frozenset:
-                return frozenset(_wrap_item(x, o, d, budget) for x in v)
+                return frozenset(_wrap_item(x, o, d, budget, scalars) for x in v)
             return v
         if k == _MODEL:
-            _wrap_fields(v, o, d, budget)
+            _wrap_fields(v, o, d, budget, scalars)
             return v
     except Exception:
         from aco import _log
@@ -329,7 +335,7 @@ def _wrap(v, k, o, depth, budget):
     return v
 
 
-def _wrap_fields(v, o, depth, budget):
+def _wrap_fields(v, o, depth, budget, scalars):
     # Written into __dict__ directly: the values are equal to what is there,
     # and going through __setattr__ would run validators or hit frozen models.
     for d in (getattr(v, "__dict__", None), getattr(v, "__pydantic_extra__", None)):
@@ -339,7 +345,7 @@ def _wrap_fields(v, o, depth, budget):
         for key, x in list(d.items()):
             if budget[0] <= 0:
                 return
-            nx = _wrap_item(x, o, depth, budget)
+            nx = _wrap_item(x, o, depth, budget, scalars)
             if nx is not x:
                 changes.append((key, nx))
         for key, nx in changes:
