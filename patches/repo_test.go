@@ -135,3 +135,24 @@ func TestUnifiedDiff(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckFindsHooks(t *testing.T) {
+	root := checkout(t)
+	withHook := strings.Replace(validSDK+validMethod, "model: request.model", "model: request.model\n    hook: openai:parsed", 1)
+	mustWrite(t, filepath.Join(root, "patches", "openai.yaml"), withHook)
+	err := Check(root)
+	if aco.ErrorCode(err) != aco.EINVALID || !strings.Contains(err.Error(), "patches/openai.yaml: methods[0].hook: pyshim/aco/patches/hooks/openai.py does not exist") {
+		t.Fatalf("Check without the hook module = %v", err)
+	}
+	mustWrite(t, filepath.Join(root, filepath.FromSlash(HooksDir), "openai.py"), "def other():\n    pass\n")
+	if err := Check(root); err == nil || !strings.Contains(err.Error(), "defines no top-level parsed") {
+		t.Fatalf("Check without the hook attribute = %v", err)
+	}
+	mustWrite(t, filepath.Join(root, filepath.FromSlash(HooksDir), "openai.py"), "class parsed:\n    pass\n")
+	if _, err := Write(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(root); err != nil {
+		t.Fatalf("Check with the hook = %v", err)
+	}
+}

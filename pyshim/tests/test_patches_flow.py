@@ -20,7 +20,25 @@ from aco import client as aco_client
 from aco import patches
 from aco.patches import runtime
 from mockllm_server import aco_bin, mockllm  # noqa: F401 (fixtures)
-from test_patches_runtime import CHAT, RESPONSES, chat_json, responses_json
+from aco.patches._generated import openai as decl
+
+# These tests also run against the oldest openai the declaration claims
+# (test_patches_oldest.py), so they import nothing that builds SDK objects
+# at collection time.
+METHODS = {m["api"]: m for m in decl.METHODS}
+CHAT = METHODS["openai.chat.completions.create"]
+RESPONSES = METHODS["openai.responses.create"]
+
+
+def chat_json(content):
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    }
 
 openai = pytest.importorskip("openai")
 

@@ -377,3 +377,154 @@ def test_missing_target_warns_once_and_the_rest_is_patched(capfd):
         patches.uninstall()
     err = capfd.readouterr().err
     assert err.count("cannot patch openai.resources.chat.completions.Gone.create") == 1, err
+
+
+# --- stale patches ------------------------------------------------------------
+
+
+def test_request_params_are_what_the_selectors_read():
+    assert patches.request_params(CHAT) == ["extra_headers", "model", "messages", "tools", "stream"]
+
+
+def test_target_without_a_read_parameter_is_skipped_and_the_rest_patched(capfd):
+    from openai.resources.chat.completions import Completions
+    from openai.resources.responses import Responses
+
+    # A declaration reading a parameter the method does not take stands for
+    # an SDK release that renamed it.
+    stale = dict(RESPONSES, model=(("request", "engine"),))
+    try:
+        patches._patch(stale, "openai", stale["target"], False)
+        patches._patch(CHAT, "openai", CHAT["target"], False)
+        assert getattr(Responses.__dict__["create"], "__aco_patch__", None) is None
+        assert Completions.__dict__["create"].__aco_patch__ == CHAT["api"]
+    finally:
+        patches.uninstall()
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "not patching openai.resources.responses.Responses.create: it takes no engine parameter" in err
+    assert "aco apiwatch" in err
+
+
+def test_version_outside_the_range_warns_once(capfd):
+    sdk = dict(decl.SDK, versions=">=99", verified="99.1")
+    patches._check_version(sdk)
+    patches._check_version(sdk)
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1, err
+    assert ("openai %s is outside the versions" % openai.__version__) in err
+    assert ">=99, last 99.1" in err and "aco apiwatch" in err
+    patches._check_version(decl.SDK)
+    assert capfd.readouterr().err == ""
+
+
+# --- the manager shape (anthropic's messages.stream) ---------------------------
+
+
+class FakeChunk:
+    """Stands in for an SDK chunk type: a pydantic-like model."""
+
+    def __init__(self, **data):
+        self.data = data
+
+    def model_dump(self, mode="json"):
+        return dict(self.data)
+
+    @classmethod
+    def model_validate(cls, data):
+        return cls(**data)
+
+    def __eq__(self, other):
+        return type(other) is FakeChunk and other.data == self.data
+
+
+FakeChunk.__module__ = "fakesdk.types"
+
+
+class FakeManager:
+    """Opens its raw stream on entry through a private attribute, as
+    anthropic's MessageStreamManager does; text_stream is its helper."""
+
+    def __init__(self, chunks):
+        self.__api_request = lambda: iter(chunks)
+
+    def __enter__(self):
+        self.raw = self.__api_request()
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    @property
+    def text_stream(self):
+        for c in self.raw:
+            if c.data.get("type") == "delta":
+                yield c.data["text"]
+
+
+MANAGER = {
+    "api": "fakesdk.stream",
+    "kind": "llm",
+    "response_type": "fakesdk.types.Message",
+    "model": (("request", "model"),),
+    "input_text": (("request", "prompt"),),
+    "set_input": (("request", "prompt"),),
+    "output_text": (),
+    "set_output": (),
+    "passthrough": (),
+    "stream": {
+        "when": (),
+        "always": True,
+        "shape": "manager",
+        "manager_attr": "_FakeManager__api_request",
+        "text": (("chunk", ("?", "type", "delta"), "text"),),
+        "full_text": (),
+    },
+    "raw_response": None,
+    "hook": None,
+}
+
+
+class Sink:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, msg):
+        self.sent.append(msg)
+
+
+def test_manager_shape_records_and_replays(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fakesdk", type(sys)("fakesdk"))
+    monkeypatch.setitem(sys.modules, "fakesdk.types", type(sys)("fakesdk.types"))
+    sys.modules["fakesdk.types"].FakeChunk = FakeChunk
+    chunks = [FakeChunk(type="start"), FakeChunk(type="delta", text="4"), FakeChunk(type="delta", text="2")]
+
+    def call(answer):
+        sink = Sink()
+        c = runtime.Call(MANAGER, "fakesdk", sink, "run", {"prompt": "p"}, {"prompt": "p"}, "h", answer, 0.0)
+        c.streaming = True
+        served = c.cached()
+        if served is None:
+            manager = c.finish(FakeManager(chunks))
+        else:
+            manager = c.serve_manager(FakeManager([]), served.chunks)
+        with manager as m:
+            text = "".join(m.text_stream)
+        return text, sink.sent
+
+    text, sent = call({"node_id": "n1", "hit": False})
+    assert text == "42"
+    (node,) = sent
+    assert (node["output_text"], node["stream"]) == ("42", True)
+    assert [e["type"] for e in node["output"]["chunks"]] == ["fakesdk.types.FakeChunk"] * 3
+
+    text, sent = call({"node_id": "n1", "hit": True, "output": dict(node["output"], text="7")})
+    assert text == "7"
+    assert (sent[0]["cached"], sent[0]["edited"], sent[0]["output_text"]) == (True, True, "7")
+
+
+def test_recorded_chunk_types_must_belong_to_the_sdk():
+    with pytest.raises(ValueError):
+        runtime.rebuild_chunk("openai", {"type": "os.system", "data": {}})
+    with pytest.raises(ValueError):
+        runtime.rebuild_chunk("openai", {"type": "openai.OpenAI", "data": {}})

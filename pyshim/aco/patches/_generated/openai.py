@@ -12,7 +12,7 @@ SCHEMA = 1
 SDK = {
     "distribution": "openai",
     "import": "openai",
-    "versions": ">=1.66,<4",
+    "versions": ">=1.92,<4",
     "verified": "3.57.0",
     "changelog": "https://github.com/openai/openai-python/blob/main/CHANGELOG.md",
     "releases": "https://github.com/openai/openai-python/releases",
