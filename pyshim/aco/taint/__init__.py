@@ -49,6 +49,9 @@ What is lost: results built by C code from tainted inputs come back plain
 (re.sub, match.group, "".join with a plain separator, f-strings and
 "{}".format with a plain template, json.loads); the rewriter re-taints the
 results of such calls with the union of their arguments' origins.
+pydantic validation copies a str subclass into a plain str, so
+`Model(text=tainted).text` is plain unless the call's result is tainted
+(wrap() on a model taints its fields in place).
 Pickling gives the plain value (a pickle must load without aco).
 """
 

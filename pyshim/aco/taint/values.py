@@ -5,6 +5,7 @@ afterwards), so plain values cost a type check.
 """
 
 import threading
+from itertools import chain, islice
 
 from aco.taint import proxy, wrappers
 from aco.taint.wrappers import EMPTY, TAINTED_TYPES, intern, merge
@@ -12,6 +13,8 @@ from aco.taint.wrappers import EMPTY, TAINTED_TYPES, intern, merge
 # Values that never carry origins and are never wrapped: get_origins and
 # untaint return at once.
 PLAIN = frozenset((str, bytes, int, float, bool, type(None), complex, bytearray, range))
+
+_PLAIN_SUPERSET = PLAIN.issuperset
 
 # How far get_origins and untaint look into containers: DEPTH levels of
 # nesting and BUDGET values in all per call. Past the bound, elements count
@@ -101,19 +104,23 @@ def is_tainted(value):
 
 
 def _children(v, k):
+    # Children as one iterable made in C: no generator frame per container.
     if k == _DICT:
-        for key, x in v.items():
-            yield key
-            yield x
-    elif k == _MODEL:
+        return chain(v, v.values()), 2 * len(v)
+    if k == _MODEL:
         d = getattr(v, "__dict__", None)
-        if type(d) is dict:
-            yield from d.values()
         extra = getattr(v, "__pydantic_extra__", None)
-        if type(extra) is dict:
-            yield from extra.values()
-    else:
-        yield from v
+        d = d.values() if type(d) is dict else ()
+        extra = extra.values() if type(extra) is dict else ()
+        return chain(d, extra), len(d) + len(extra)
+    return v, len(v)
+
+
+def _all_plain(v, k):
+    # The common case checked in C: a container of plain values only.
+    if k == _DICT:
+        return _PLAIN_SUPERSET(map(type, v.values())) and _PLAIN_SUPERSET(map(type, v))
+    return k != _MODEL and _PLAIN_SUPERSET(map(type, v))
 
 
 def _origins(v, depth, budget):
@@ -123,18 +130,31 @@ def _origins(v, depth, budget):
     if t in TAINTED_TYPES:
         return v._aco_origins
     k = _kind(t)
-    if k < _LIST or k > _MODEL or depth <= 0:
+    if k < _LIST or k > _MODEL or depth <= 0 or budget[0] <= 0:
         return EMPTY
     found = EMPTY
     try:
-        for x in _children(v, k):
-            budget[0] -= 1
-            if budget[0] < 0:
-                break
+        if _all_plain(v, k):
+            budget[0] -= len(v)
+            return EMPTY
+        items, n = _children(v, k)
+        # The budget is charged a container at a time; only the last one
+        # looked at is cut short.
+        budget[0] -= n
+        if budget[0] < 0:
+            items = islice(items, n + budget[0])
+        for x in items:
             tx = type(x)
             if tx in PLAIN:
                 continue
-            found = merge(found, x._aco_origins if tx in TAINTED_TYPES else _origins(x, depth - 1, budget))
+            if tx is dict:
+                # Inlined for the common nested case (a message dict).
+                if _PLAIN_SUPERSET(map(type, x.values())) and _PLAIN_SUPERSET(map(type, x)):
+                    budget[0] -= len(x)
+                    continue
+            o = x._aco_origins if tx in TAINTED_TYPES else _origins(x, depth - 1, budget)
+            if o:
+                found = merge(found, o)
     except Exception:
         # A container changed size under us (another thread): what was seen
         # is the answer; looking must never break the program.
@@ -183,6 +203,9 @@ def _untaint(v, depth, budget):
     if k < _LIST or k >= _MODEL or depth <= 0:
         return v
     try:
+        if _all_plain(v, k):
+            budget[0] -= len(v)
+            return v
         if k == _DICT:
             items = list(v.items())
             out = []
