@@ -291,3 +291,27 @@ def test_import_aco_does_not_import_taint(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(aco.__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_threads_wrapping_and_reading_shared_data():
+    data = {"k%d" % i: ["v"] * 10 for i in range(200)}
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(30):
+                wrap(data, ["n%d" % i])
+                get_origins(data)
+                untaint(data)
+                data["k%d" % i].append("x")
+        except Exception as e:  # pragma: no cover - the assertion below reports it
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert get_origins(data) == {"n0", "n1", "n2", "n3"}
+    assert all(len(data["k%d" % i]) == 40 for i in range(4))
