@@ -30,12 +30,12 @@ CASES = [
     ("untaint(plain str)", lambda: untaint("text"), 1.0),
     ("get_origins(TaintStr)", lambda: get_origins(TAINTED), 1.0),
     ("untaint(TaintStr)", lambda: untaint(TAINTED), 2.0),
-    ("wrap(str)", lambda: wrap("text", ORIGINS), 3.0),
-    ("TaintStr.upper()", lambda: TAINTED.upper(), 3.0),
-    ("TaintStr + str", lambda: TAINTED + "x", 3.0),
-    ("get_origins(20 plain messages)", lambda: get_origins(MESSAGES), 60.0),
-    ("get_origins(20 tainted messages)", lambda: get_origins(TAINTED_MESSAGES), 80.0),
-    ("untaint(20 plain messages)", lambda: untaint(MESSAGES), 80.0),
+    ("wrap(str)", lambda: wrap("text", ORIGINS), 6.0),
+    ("TaintStr.upper()", lambda: TAINTED.upper(), 6.0),
+    ("TaintStr + str", lambda: TAINTED + "x", 6.0),
+    ("get_origins(20 plain messages)", lambda: get_origins(MESSAGES), 150.0),
+    ("get_origins(20 tainted messages)", lambda: get_origins(TAINTED_MESSAGES), 150.0),
+    ("untaint(20 plain messages)", lambda: untaint(MESSAGES), 150.0),
 ]
 
 TAINTED = wrap("some text", ["n1"])
@@ -50,7 +50,11 @@ def measure(fn, number=20000, repeat=5):
 def test_costs_stay_within_bounds():
     over = []
     for name, fn, bound in CASES:
-        us = measure(fn, number=2000 if bound > 10 else 20000)
+        number = 2000 if bound > 10 else 20000
+        us = measure(fn, number)
+        if us > bound:
+            # Other processes share the cores: one more round before failing.
+            us = min(us, measure(fn, number))
         if us > bound:
             over.append("%s: %.3f us > %.1f us" % (name, us, bound))
     assert not over, over
