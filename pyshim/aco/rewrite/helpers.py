@@ -219,7 +219,14 @@ def prep(func, /, *args, **kwargs):
         break
     else:
         if not kwargs or _PLAIN.issuperset(map(type, kwargs.values())):
-            return _bind(func, args, kwargs)
+            # Inline rather than through _bind: this is the path nearly every
+            # call takes, and a Python call costs as much as the rest of it.
+            try:
+                return _partial(func, *args, **kwargs)
+            except TypeError:
+                if not callable(func):
+                    return func
+                raise
     taint = _taint if _taint is not None else _taint_module()
     if not taint:
         return _bind(func, args, kwargs)
@@ -237,6 +244,38 @@ def prep(func, /, *args, **kwargs):
     if not callable(func):
         return func
     return _partial(_call_tainting, func, origins, uargs, ukwargs)
+
+
+# Positional calls of one to three arguments (most calls) get helpers of
+# their own arity: no tuple packing, no loop, half the cost of prep's fast
+# path. Anything unusual goes on to prep.
+
+
+def prep1(func, a, /):
+    if type(a) in _PLAIN:
+        try:
+            return _partial(func, a)
+        except TypeError:
+            pass
+    return prep(func, a)
+
+
+def prep2(func, a, b, /):
+    if type(a) in _PLAIN and type(b) in _PLAIN:
+        try:
+            return _partial(func, a, b)
+        except TypeError:
+            pass
+    return prep(func, a, b)
+
+
+def prep3(func, a, b, c, /):
+    if type(a) in _PLAIN and type(b) in _PLAIN and type(c) in _PLAIN:
+        try:
+            return _partial(func, a, b, c)
+        except TypeError:
+            pass
+    return prep(func, a, b, c)
 
 
 def _bind(func, args, kwargs):
@@ -282,8 +321,17 @@ def modargs(args):
     else a str-subclass marker whose ``__rmod__`` python calls first (a
     subclass's reflected method wins) to format and taint."""
     t = type(args)
-    if t in _PLAIN or (t is tuple and _PLAIN.issuperset(map(type, args))):
+    if t is tuple:
+        for a in args:
+            if type(a) not in _PLAIN:
+                return _modargs_slow(args, t)
         return args
+    if t in _PLAIN:
+        return args
+    return _modargs_slow(args, t)
+
+
+def _modargs_slow(args, t):
     taint = _taint if _taint is not None else _taint_module()
     if not taint:
         return args

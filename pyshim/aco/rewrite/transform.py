@@ -84,6 +84,14 @@ KEEP = frozenset(
         "reversed",
         "map",
         "filter",
+        # conversions: a taint wrapper's own __str__/__repr__/__int__/
+        # __float__/__format__ decide what they return
+        "str",
+        "repr",
+        "ascii",
+        "int",
+        "float",
+        "format",
         # no result worth tainting
         "len",
         "print",
@@ -324,7 +332,8 @@ class _Rewriter(ast.NodeTransformer):
         if all(_trivially_plain(a) for a in node.args) and all(_trivially_plain(k.value) for k in node.keywords):
             return node
         # f(a, k=b)  ->  _@aco.prep(f, a, k=b)()
-        inner = ast.Call(func=self._helper("prep", node), args=[func] + node.args, keywords=node.keywords)
+        name = "prep%d" % len(node.args) if not node.keywords and len(node.args) <= 3 else "prep"
+        inner = ast.Call(func=self._helper(name, node), args=[func] + node.args, keywords=node.keywords)
         ast.copy_location(inner, node)
         return ast.copy_location(ast.Call(func=inner, args=[], keywords=[]), node)
 
