@@ -109,11 +109,25 @@ func (h *harness) watch() {
 // matches.
 func (h *harness) await(what string, match func(Result) bool) Result {
 	h.tb.Helper()
+	h.drain()
 	for _, r := range h.seen {
 		if match(r) {
 			return r
 		}
 	}
+	return h.wait(what, match)
+}
+
+// next returns the first result arriving from now on that matches.
+func (h *harness) next(what string, match func(Result) bool) Result {
+	h.tb.Helper()
+	h.drain()
+	return h.wait(what, match)
+}
+
+// wait returns the first result not yet in seen that matches.
+func (h *harness) wait(what string, match func(Result) bool) Result {
+	h.tb.Helper()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
@@ -124,7 +138,7 @@ func (h *harness) await(what string, match func(Result) bool) Result {
 				return r
 			}
 		case <-deadline.C:
-			h.tb.Fatalf("no result for %s within %s; results so far: %v", what, wait, h.seen)
+			h.tb.Fatalf("no result for %s within %s; the latest results: %v", what, wait, h.seen[max(0, len(h.seen)-5):])
 		}
 	}
 }
