@@ -28,6 +28,7 @@ import (
 	"github.com/aco-dev/aco/core/daemon"
 	"github.com/aco-dev/aco/core/server"
 	"github.com/aco-dev/aco/core/store/sqlite"
+	"github.com/aco-dev/aco/pyshim"
 )
 
 // serveDaemonEnv marks the process `daemon.Start` spawned as the server.
@@ -127,6 +128,11 @@ func Serve(ctx context.Context, f *cmdutil.Factory, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	// Reruns started from the web UI run under the shim of this version.
+	shimDir, err := pyshim.Unpack(cfg.ShimDir(pyshim.Version()))
+	if err != nil {
+		logger.Warn("cannot unpack the Python shim; reruns from the web UI are off", "err", err)
+	}
 	srv := server.New(server.Options{
 		Store:    db,
 		Logger:   logger,
@@ -134,6 +140,8 @@ func Serve(ctx context.Context, f *cmdutil.Factory, cfg config.Config) error {
 		HTTPPort: cfg.HTTPPort,
 		Token:    token,
 		Environ:  f.Environ,
+		Home:     cfg.Home,
+		ShimDir:  shimDir,
 	})
 	if err := srv.Start(); err != nil {
 		return err

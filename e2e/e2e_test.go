@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -277,6 +278,46 @@ func TestRerunIsServedFromTheCacheWithTheModelGone(t *testing.T) {
 	}
 	if !sameSet(edges(after), edges(before)) {
 		t.Errorf("edges changed on a cached rerun: %v vs %v", edges(after), edges(before))
+	}
+}
+
+// The web UI's rerun: the server starts the program itself.
+func TestRerunThroughTheAPI(t *testing.T) {
+	w := newWorld(t)
+	if r := w.launch(repoRoot, "examples/demo/agent.py"); r.code != 0 {
+		t.Fatalf("run: %d %s", r.code, r.stderr)
+	}
+	tok, err := os.ReadFile(filepath.Join(w.home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/api/runs/last/rerun", w.httpPort), nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct {
+		RunID string `json:"run_id"`
+		Log   string `json:"log"`
+	}
+	json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || started.RunID == "" {
+		t.Fatalf("rerun: %d %+v", resp.StatusCode, started)
+	}
+	waitFor(t, func() bool {
+		g := w.graph(started.RunID)
+		return g.Run.Execution == 2 && g.Run.Status == aco.RunFinished
+	})
+	g := w.graph(started.RunID)
+	for _, n := range g.Nodes {
+		if n.Origin != aco.OriginCache {
+			t.Errorf("node %q: origin %s, want cache", n.InputText, n.Origin)
+		}
+	}
+	if out, _ := os.ReadFile(started.Log); string(out) != "42 + 1 = 43, 42 + 2 = 44, sum = 87\n" {
+		t.Errorf("the rerun's output (%s) = %q", started.Log, out)
 	}
 }
 

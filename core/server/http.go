@@ -27,9 +27,14 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /api/nodes/{id}", s.handleGetCall)
 	mux.HandleFunc("POST /api/nodes/{id}/edit", s.handleEditCall)
 	mux.HandleFunc("POST /api/clear", s.handleClear)
+	mux.HandleFunc("POST /api/runs/{ref}/rerun", s.handleRerun)
+	mux.HandleFunc("GET /api/events", s.handleEvents)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aco.Errorf(aco.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
+	if s.opts.UI != nil {
+		mux.Handle("/", s.opts.UI)
+	}
 	return s.guard(mux)
 }
 

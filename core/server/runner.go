@@ -177,7 +177,7 @@ func (c *runnerConn) handle(m protocol.Message) error {
 		}
 		st.open = false
 		c.enqueue(m, func(ctx context.Context) error {
-			return c.s.store.FinishRun(ctx, m.RunID, runStatus(m.Status), nil)
+			return c.finishRun(ctx, m.RunID, runStatus(m.Status), nil)
 		})
 		return nil
 	case *protocol.CacheGet:
@@ -189,7 +189,13 @@ func (c *runnerConn) handle(m protocol.Message) error {
 			return err
 		}
 		e := aco.LogEntry{RunID: m.RunID, Entry: m.Entry, Success: m.Success, Time: c.s.opts.Now()}
-		c.enqueue(m, func(ctx context.Context) error { return c.s.store.AddLog(ctx, e) })
+		c.enqueue(m, func(ctx context.Context) error {
+			if err := c.s.store.AddLog(ctx, e); err != nil {
+				return err
+			}
+			c.s.hub.Publish(Event{Type: "log", Log: &e})
+			return nil
+		})
 		return nil
 	case *protocol.Deregister:
 		if _, err := c.run(m.RunID); err != nil {
@@ -198,11 +204,26 @@ func (c *runnerConn) handle(m protocol.Message) error {
 		code := m.ExitCode
 		c.deregistered = true
 		c.enqueue(m, func(ctx context.Context) error {
-			return c.s.store.FinishRun(ctx, m.RunID, runStatus(m.Status), &code)
+			return c.finishRun(ctx, m.RunID, runStatus(m.Status), &code)
 		})
 		return nil
 	}
 	return aco.Errorf(aco.EINVALID, "%s is not a message runners send", m.MessageType())
+}
+
+// finishRun records a run's end and tells the live pages.
+func (c *runnerConn) finishRun(ctx context.Context, id string, status aco.RunStatus, code *int) error {
+	if err := c.s.store.FinishRun(ctx, id, status, code); err != nil {
+		return err
+	}
+	c.publishRun(ctx, id)
+	return nil
+}
+
+func (c *runnerConn) publishRun(ctx context.Context, id string) {
+	if r, err := c.s.store.GetRun(ctx, id); err == nil {
+		c.s.hub.Publish(Event{Type: "run", Run: r})
+	}
 }
 
 func runStatus(s string) aco.RunStatus {
@@ -261,6 +282,7 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 	c.mu.Unlock()
 	c.runs[r.ID] = st
 	c.reply(&protocol.Session{RunID: r.ID, Execution: r.Execution})
+	c.s.hub.Publish(Event{Type: "run", Run: r})
 	return nil
 }
 
@@ -303,6 +325,7 @@ func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 	}
 	c.runs[r.ID] = newRunState(r)
 	c.reply(&protocol.Subrun{ID: m.ID, RunID: r.ID, Execution: r.Execution})
+	c.s.hub.Publish(Event{Type: "run", Run: r})
 	return nil
 }
 
@@ -443,7 +466,14 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 	}
 	c.family.Add(m.NodeID, m.OutputText)
 	c.enqueue(m, func(ctx context.Context) error {
-		return c.s.store.RecordCall(ctx, call, edges)
+		if err := c.s.store.RecordCall(ctx, call, edges); err != nil {
+			return err
+		}
+		c.s.hub.Publish(Event{Type: "node", Node: call})
+		for i := range edges {
+			c.s.hub.Publish(Event{Type: "edge", Edge: &edges[i]})
+		}
+		return nil
 	})
 	return nil
 }
@@ -477,7 +507,7 @@ func (c *runnerConn) finish() {
 	defer cancel()
 	for id, st := range c.runs {
 		if st == c.top || st.open {
-			if err := c.s.store.FinishRun(ctx, id, aco.RunCrashed, nil); err != nil {
+			if err := c.finishRun(ctx, id, aco.RunCrashed, nil); err != nil {
 				c.s.log.Error("cannot mark run crashed", "run", id, "err", err)
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"sync"
 	"time"
 
@@ -36,6 +38,12 @@ type Options struct {
 	// Environ is the server's own environment, used to fill redacted
 	// secrets when the server starts a rerun.
 	Environ func() []string
+	// Home is $ACO_HOME (rerun logs go there) and ShimDir the unpacked
+	// Python shim; both are needed to start reruns.
+	Home    string
+	ShimDir string
+	// UI serves the web UI at every path outside /api/.
+	UI http.Handler
 }
 
 // Server is one aco daemon. Start it, then Close it; Close waits for every
@@ -54,8 +62,11 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[*runnerConn]struct{}
+	hub *Hub
+
+	mu       sync.Mutex
+	conns    map[*runnerConn]struct{}
+	children map[int]*exec.Cmd // reruns this server started, by pid
 }
 
 // New returns a server that is not listening yet.
@@ -71,14 +82,20 @@ func New(opts Options) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opts:   opts,
-		store:  opts.Store,
-		log:    opts.Logger,
-		ctx:    ctx,
-		cancel: cancel,
-		conns:  map[*runnerConn]struct{}{},
+		opts:     opts,
+		store:    opts.Store,
+		log:      opts.Logger,
+		ctx:      ctx,
+		cancel:   cancel,
+		conns:    map[*runnerConn]struct{}{},
+		children: map[int]*exec.Cmd{},
+		hub:      NewHub(),
 	}
-	s.service = &Service{Store: opts.Store}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
+		s.opts.Environ = os.Environ
+	}
+	s.service = &Service{Store: opts.Store, Events: s.hub}
 	return s
 }
 
@@ -127,6 +144,8 @@ func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 // connection and waits for all goroutines.
 func (s *Server) Close() error {
 	s.cancel()
+	s.hub.Close()
+	s.stopChildren()
 	s.runnerLn.Close()
 	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()

@@ -10,7 +10,8 @@ import (
 
 // Service implements aco.RunService over the store.
 type Service struct {
-	Store aco.Store
+	Store  aco.Store
+	Events *Hub // may be nil
 }
 
 var _ aco.RunService = (*Service)(nil)
@@ -53,7 +54,21 @@ func (s *Service) UpdateRun(ctx context.Context, runID string, u aco.RunUpdate) 
 			return aco.Errorf(aco.EINVALID, "result %q: use satisfactory, failed, or an empty string to unset", *u.Result)
 		}
 	}
-	return notFound(s.Store.UpdateRun(ctx, runID, u), "run %s", runID)
+	if err := s.Store.UpdateRun(ctx, runID, u); err != nil {
+		return notFound(err, "run %s", runID)
+	}
+	s.publishRun(ctx, runID)
+	return nil
+}
+
+// publishRun sends a run's current record to the live pages.
+func (s *Service) publishRun(ctx context.Context, runID string) {
+	if s.Events == nil {
+		return
+	}
+	if r, err := s.Store.GetRun(ctx, runID); err == nil {
+		s.Events.Publish(Event{Type: "run", Run: r})
+	}
 }
 
 // EditCall validates overwrites before storing them: an input overwrite is
@@ -70,7 +85,13 @@ func (s *Service) EditCall(ctx context.Context, nodeID string, e aco.CallEdit) e
 	if err := checkOverwrite("output", e.Output, "data"); err != nil {
 		return err
 	}
-	return notFound(s.Store.EditCall(ctx, nodeID, e), "node %s", nodeID)
+	if err := s.Store.EditCall(ctx, nodeID, e); err != nil {
+		return notFound(err, "node %s", nodeID)
+	}
+	if c, err := s.Store.GetCall(ctx, nodeID); err == nil {
+		s.Events.Publish(Event{Type: "node", Node: c})
+	}
+	return nil
 }
 
 func checkOverwrite(what string, raw json.RawMessage, whole string) error {
@@ -95,10 +116,20 @@ func checkOverwrite(what string, raw json.RawMessage, whole string) error {
 }
 
 func (s *Service) DeleteRun(ctx context.Context, runID string) error {
-	return notFound(s.Store.DeleteRun(ctx, runID), "run %s", runID)
+	if err := s.Store.DeleteRun(ctx, runID); err != nil {
+		return notFound(err, "run %s", runID)
+	}
+	s.Events.Publish(Event{Type: "removed", RunID: runID})
+	return nil
 }
 
-func (s *Service) Clear(ctx context.Context) error { return s.Store.Clear(ctx) }
+func (s *Service) Clear(ctx context.Context) error {
+	if err := s.Store.Clear(ctx); err != nil {
+		return err
+	}
+	s.Events.Publish(Event{Type: "cleared"})
+	return nil
+}
 
 // notFound words a store's ErrNotFound for the user.
 func notFound(err error, format string, args ...any) error {
