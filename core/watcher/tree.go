@@ -6,22 +6,21 @@ import (
 	"strings"
 )
 
-// skipNames are directories that hold no user code worth rewriting (version
-// control, virtualenvs, installed packages, tool caches) and can hold many
-// thousands of subdirectories that would exhaust the inotify budget.
+// skipNames are directories that hold no user code worth rewriting
+// (virtualenvs, installed packages, caches) and can hold many thousands of
+// subdirectories that would exhaust the inotify budget. Hidden directories
+// (.git, .venv, .tox, .mypy_cache, an editor's or a tool's state) are
+// skipped as a rule: should one hold user code, its bytecode is still
+// rewritten at import, just not ahead of time.
 var skipNames = map[string]bool{
-	".git": true, ".hg": true, ".svn": true,
-	".venv": true, "venv": true,
-	"node_modules": true, "__pycache__": true,
+	"venv": true, "node_modules": true, "__pycache__": true,
 	"site-packages": true, "dist-packages": true,
-	".tox": true, ".nox": true,
-	".mypy_cache": true, ".pytest_cache": true, ".ruff_cache": true,
 }
 
 // skipDir reports whether the directory at path, named name, is left alone.
 // A virtualenv may have any name; its pyvenv.cfg gives it away.
 func skipDir(path, name string) bool {
-	if skipNames[name] {
+	if skipNames[name] || strings.HasPrefix(name, ".") {
 		return true
 	}
 	_, err := os.Lstat(filepath.Join(path, "pyvenv.cfg"))

@@ -77,6 +77,10 @@ type Options struct {
 	MaxErrors int // rewrite errors kept for Status
 	Window    int // requests in flight per worker
 	Now       func() time.Time
+	// Home is the user's home directory (os.UserHomeDir by default). It is
+	// never watched as a project root: a script run from it would have the
+	// watcher walk, and the sweep rewrite, everything the user owns.
+	Home string
 	// OnResult, when set, sees every refresh result. It is called from a
 	// worker's goroutine and must not block.
 	OnResult func(Result)
@@ -114,6 +118,12 @@ func New(opts Options) *Watcher {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Home == "" {
+		opts.Home, _ = os.UserHomeDir()
+	}
+	if home, err := filepath.EvalSymlinks(opts.Home); err == nil {
+		opts.Home = home
 	}
 	setDefault(&opts.Debounce, DefaultDebounce)
 	setDefault(&opts.MaxDelay, DefaultMaxDelay)
@@ -156,6 +166,9 @@ func (w *Watcher) Watch(root, interpreter string) error {
 	root, err := canonicalDir(root)
 	if err != nil {
 		return err
+	}
+	if root == w.opts.Home || root == filepath.Dir(root) {
+		return aco.Errorf(aco.EINVALID, "not watching %s: as a project root it would have aco watch and rewrite everything under it; run the program from its project's directory to have its bytecode kept fresh", root)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 var skippedFiles = []string{
 	".git/hooks/x.py", ".hg/x.py", ".venv/lib/x.py", "venv/x.py", "node_modules/pkg/x.py",
 	"__pycache__/x.py", "lib/site-packages/x.py", ".tox/x.py", ".mypy_cache/x.py",
+	".idea/x.py", "lib/dist-packages/x.py",
 	"myenv/lib/x.py", // a virtualenv with an unusual name: it has a pyvenv.cfg
 }
 
@@ -355,6 +356,7 @@ func TestRootThatDisappearsIsDropped(t *testing.T) {
 	h.write("pkg/b.py", "B = 0\n")
 	h.watch()
 	h.awaitFresh("a.py", "A = 0\n")
+	h.awaitFresh("pkg/b.py", "B = 0\n") // the worker writes no more
 	if err := os.RemoveAll(h.root); err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +382,7 @@ func TestDirectoryLimit(t *testing.T) {
 }
 
 func TestWatchRejectsBadArguments(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, Options{Home: t.TempDir()})
 	file := h.write("a.py", "A = 0\n")
 	tests := []struct {
 		name, root, interp, code string
@@ -388,6 +390,8 @@ func TestWatchRejectsBadArguments(t *testing.T) {
 		{"missing root", h.path("nope"), h.python, aco.ENOTFOUND},
 		{"root is a file", file, h.python, aco.EINVALID},
 		{"no interpreter", h.root, "", aco.EINVALID},
+		{"the file system's root", "/", h.python, aco.EINVALID},
+		{"the home directory", h.w.opts.Home, h.python, aco.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
