@@ -20,6 +20,7 @@ import (
 	"github.com/aco-dev/aco/core/client"
 	"github.com/aco-dev/aco/core/config"
 	"github.com/aco-dev/aco/core/daemon"
+	"github.com/aco-dev/aco/core/watcher"
 )
 
 // ServeFunc runs the server in the foreground until ctx is cancelled.
@@ -226,7 +227,42 @@ func StatusRun(ctx context.Context, o *Options) error {
 	if !st.RunnerUp || !st.HTTPUp {
 		return &cmdutil.ExitError{Code: 1}
 	}
+	if c, err := client.New(o.Config); err == nil {
+		if info, err := c.Status(ctx); err == nil && info.Watcher != nil {
+			writeWatcher(o.Out, info.Watcher)
+		}
+	}
 	return nil
+}
+
+// writeWatcher prints what the file watcher keeps fresh and what failed.
+func writeWatcher(out io.Writer, w *watcher.Status) {
+	if len(w.Roots) == 0 {
+		fmt.Fprintf(out, "  watched: nothing yet (project roots are watched once a program runs)\n")
+		return
+	}
+	fmt.Fprintf(out, "  watched: %d directories, %d files refreshed\n", w.WatchedDirs, w.Refreshed)
+	for _, r := range w.Roots {
+		fmt.Fprintf(out, "    %s  (%s)\n", r.Path, strings.Join(r.Interpreters, ", "))
+	}
+	for _, k := range w.Workers {
+		state := "stopped"
+		if k.Alive {
+			state = "running"
+		}
+		fmt.Fprintf(out, "  rewrite worker %s: pid %d %s, %d refreshed, %d queued, %d restarts\n",
+			k.Interpreter, k.PID, state, k.Refreshed, k.Queued, k.Restarts)
+	}
+	if len(w.Errors) > 0 {
+		fmt.Fprintf(out, "  last rewrite errors:\n")
+		for i, e := range w.Errors {
+			if i == 5 {
+				fmt.Fprintf(out, "    … and %d more (aco server logs)\n", len(w.Errors)-i)
+				break
+			}
+			fmt.Fprintf(out, "    %s %s: %s\n", e.Time.Local().Format("15:04:05"), e.Path, e.Message)
+		}
+	}
 }
 
 // ClearRun deletes every recorded run: through the running server, which

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aco-dev/aco"
 	"github.com/aco-dev/aco/core/config"
+	"github.com/aco-dev/aco/core/server"
 )
 
 // Client is an HTTP client of one server.
@@ -130,4 +131,13 @@ func (c *Client) DeleteRun(ctx context.Context, runID string) error {
 
 func (c *Client) Clear(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/api/clear", nil, nil)
+}
+
+// Status is the running server's own account of itself.
+func (c *Client) Status(ctx context.Context) (*server.Status, error) {
+	var st server.Status
+	if err := c.do(ctx, http.MethodGet, "/api/status", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aco-dev/aco"
+	"github.com/aco-dev/aco/core/watcher"
 )
 
 // maxBody bounds request bodies of the HTTP API (edited inputs can be large).
@@ -93,13 +94,22 @@ func (s *Server) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
 }
 
+// Status is what GET /api/status answers.
+type Status struct {
+	PID        int             `json:"pid"`
+	RunnerAddr string          `json:"runner_addr"`
+	HTTPAddr   string          `json:"http_addr"`
+	Time       time.Time       `json:"time"`
+	Watcher    *watcher.Status `json:"watcher,omitempty"`
+}
+
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"pid":         os.Getpid(),
-		"runner_addr": s.RunnerAddr(),
-		"http_addr":   s.HTTPAddr(),
-		"time":        s.opts.Now().UTC().Format(time.RFC3339),
-	})
+	st := Status{PID: os.Getpid(), RunnerAddr: s.RunnerAddr(), HTTPAddr: s.HTTPAddr(), Time: s.opts.Now().UTC()}
+	if s.opts.Watcher != nil {
+		ws := s.opts.Watcher.Status()
+		st.Watcher = &ws
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {

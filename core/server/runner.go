@@ -283,6 +283,14 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 	c.runs[r.ID] = st
 	c.reply(&protocol.Session{RunID: r.ID, Execution: r.Execution})
 	c.s.hub.Publish(Event{Type: "run", Run: r})
+	if w := c.s.opts.Watcher; w != nil && m.ProjectRoot != "" && m.Interpreter != "" {
+		// After the answer: the program need not wait for the first walk.
+		// A root the watcher refuses (a home directory) only loses the
+		// cache warming; the import hook still rewrites on the spot.
+		if err := w.Watch(m.ProjectRoot, m.Interpreter); err != nil {
+			c.s.log.Info("not watching a project root", "root", m.ProjectRoot, "err", err)
+		}
+	}
 	return nil
 }
 

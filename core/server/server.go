@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aco-dev/aco"
+	"github.com/aco-dev/aco/core/watcher"
 )
 
 // DefaultMaxLine bounds one protocol line. Requests and responses of LLM
@@ -44,6 +45,15 @@ type Options struct {
 	ShimDir string
 	// UI serves the web UI at every path outside /api/.
 	UI http.Handler
+	// Watcher keeps the rewritten bytecode of the project roots runners
+	// announce fresh; nil turns that off.
+	Watcher Watcher
+}
+
+// Watcher is what the server needs of core/watcher.
+type Watcher interface {
+	Watch(root, interpreter string) error
+	Status() watcher.Status
 }
 
 // Server is one aco daemon. Start it, then Close it; Close waits for every

@@ -76,8 +76,10 @@ func dial(t *testing.T, s *testServer) *runner {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &runner{t: t, conn: c, rd: bufio.NewReaderSize(c, 1<<16)}
+	return &runner{t: t, conn: c, rd: newReader(c)}
 }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 1<<16) }
 
 func (r *runner) send(msg map[string]any) {
 	r.t.Helper()
