@@ -31,14 +31,18 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 	opts := &Options{Out: f.Out}
 	cmd := &cobra.Command{
 		Use:   "mockllm",
-		Short: "Serve a deterministic mock LLM (OpenAI wire format) on loopback",
+		Short: "Serve a deterministic mock LLM (OpenAI, Anthropic, Google, Together) on loopback",
 		Long: `Serve a deterministic LLM on 127.0.0.1 that speaks the providers' real wire
-formats, so the real SDKs run against it unmodified:
+formats, streaming included, so the real SDKs run against it unmodified:
 
-  OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 OPENAI_API_KEY=mock python agent.py
+  openai        OPENAI_BASE_URL=http://127.0.0.1:PORT/v1
+  anthropic     ANTHROPIC_BASE_URL=http://127.0.0.1:PORT
+  google-genai  genai.Client(api_key="x", http_options={"base_url": "http://127.0.0.1:PORT"})
+  together      TOGETHER_BASE_URL=http://127.0.0.1:PORT
 
-It answers simple arithmetic ("Output the number 42" → 42, "Add 1 to 42" → 43)
-and otherwise echoes the last user message. It runs until interrupted.`,
+Any API key is accepted. It answers simple arithmetic ("Output the number 42"
+→ 42, "Add 1 to 42" → 43) and otherwise echoes the last user message. It runs
+until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
