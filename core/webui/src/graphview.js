@@ -5,8 +5,14 @@ import { s, clear } from './dom.js';
 import { NODE_W, NODE_H, bounds } from './layout.js';
 import { nodeLabel, shortAPI } from './content.js';
 
-const MIN_ZOOM = 0.05;
+const MIN_ZOOM = 0.005;
 const MAX_ZOOM = 3;
+// Below this zoom the labels are too small to read; hiding them (and the
+// arrow heads) keeps panning and zooming a large graph fast.
+const FAR_ZOOM = 0.45;
+// When fitting would make a graph this small, a run opens on its first
+// calls at a readable size instead.
+const READABLE_ZOOM = 0.25;
 
 function truncate(text, n) {
   return text.length > n ? text.slice(0, n - 1) + '…' : text;
@@ -162,6 +168,23 @@ export class GraphView {
   applyView() {
     const { k, x, y } = this.view;
     this.viewport.setAttribute('transform', `translate(${x},${y}) scale(${k})`);
+    const far = k < FAR_ZOOM;
+    if (far !== this.far) {
+      this.far = far;
+      this.svg.classList.toggle('far', far);
+    }
+  }
+
+  // open shows a freshly opened run: all of it when that is readable,
+  // else its first calls.
+  open() {
+    this.fit();
+    if (this.view.k >= READABLE_ZOOM || !this.state.nodes.size) return;
+    const first = [...this.state.nodes.values()].reduce((a, b) => (b.seq < a.seq ? b : a));
+    const p = this.state.pos.get(first.id);
+    const k = 0.8;
+    this.view = { k, x: this.svg.clientWidth / 2 - p.x * k, y: 40 - (p.y - NODE_H / 2) * k };
+    this.applyView();
   }
 
   fit() {
@@ -198,6 +221,21 @@ export class GraphView {
     const { k } = this.view;
     this.view = { k, x: this.svg.clientWidth / 2 - p.x * k, y: this.svg.clientHeight / 2 - p.y * k };
     this.applyView();
+  }
+
+  // ensureVisible brings a node into view when it is off screen (the
+  // panel that opens beside the graph narrows it).
+  ensureVisible(id) {
+    const p = this.state.pos.get(id);
+    if (!p) return;
+    const { k, x, y } = this.view;
+    const sx = p.x * k + x;
+    const sy = p.y * k + y;
+    const w = this.svg.clientWidth;
+    const h = this.svg.clientHeight;
+    const mx = (NODE_W / 2) * k;
+    const my = (NODE_H / 2) * k;
+    if (sx - mx < 0 || sx + mx > w || sy - my < 0 || sy + my > h) this.centerOn(id);
   }
 
   bindPanZoom() {

@@ -169,7 +169,7 @@ class App {
     this.renderHead(g.run);
     this.renderLogs();
     this.view.render();
-    if (laidOut) this.view.fit();
+    if (laidOut) this.view.open();
     this.refreshPanel();
   }
 
@@ -245,6 +245,7 @@ class App {
     const call = this.state.nodes.get(id);
     if (call) {
       this.panel.show(call, this.state.previousCall(id));
+      this.view.ensureVisible(id);
     } else if (this.state.external.has(id)) {
       this.panel.show({ id, external: true });
     } else {

@@ -146,7 +146,8 @@ export class NodePanel {
       ['stream', call.stream ? 'yes' : 'no'],
       ['node', call.id],
     ];
-    this.root.append(
+    // append() would print a null section as the text "null".
+    this.root.append(...[
       h('div', { class: 'panel-head' },
         h('h2', {}, `#${call.seq} ${nodeLabel(call)}`),
         h('button', { class: 'close', type: 'button', title: 'Close', onclick: () => this.actions.close() }, '×')),
@@ -154,7 +155,7 @@ export class NodePanel {
       this.inputSection(call),
       this.outputSection(call),
       this.changeSection(call),
-    );
+    ].filter(Boolean));
   }
 
   inputSection(call) {
