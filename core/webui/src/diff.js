@@ -32,7 +32,10 @@ export function sideBySide(before, after) {
     for (let j = 0; j < n; j++) {
       const l = removed[j];
       const r = added[j];
-      if (l !== undefined && r !== undefined) {
+      if (l !== undefined && l === r) {
+        // A last line with and without its newline is the same line.
+        rows.push({ kind: 'same', left: [{ text: l, changed: false }], right: [{ text: r, changed: false }] });
+      } else if (l !== undefined && r !== undefined) {
         const left = [];
         const right = [];
         for (const w of diffWordsWithSpace(l, r)) {

@@ -46,7 +46,13 @@ function ranks(nodes, edges) {
 // dummy nodes would exceed the budget.
 export function layoutEdges(nodes, edges) {
   const ids = new Set(nodes.map((n) => n.id));
-  const inside = edges.filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target);
+  const seen = new Set();
+  const inside = edges.filter((e) => {
+    const k = `${e.source}>${e.target}`;
+    if (!ids.has(e.source) || !ids.has(e.target) || e.source === e.target || seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
   const { rank, parent } = ranks(nodes, inside);
   let dummies = 0;
   for (const e of inside) {
