@@ -100,6 +100,11 @@ export class Stack {
     this.base = `http://127.0.0.1:${httpPort}`;
     await this.waitReady();
     this.token = (await readFile(path.join(this.home, 'token'), 'utf8')).trim();
+    const page = await (await fetch(`${this.base}/`)).text();
+    if (!page.includes('/assets/app-')) {
+      throw new Error(`aco server does not serve the web UI at ${this.base}/ (got ${JSON.stringify(page.slice(0, 120))}): ` +
+        'its server.Options.UI must be webui.Handler() (cli/root.go), and bin/ rebuilt');
+    }
     await mkdir(artifacts, { recursive: true });
     this.userData = await mkdtemp(path.join(os.tmpdir(), 'aco-ui-chromium-'));
     this.context = await chromium.launchPersistentContext(this.userData, {
