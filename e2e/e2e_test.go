@@ -214,13 +214,7 @@ func TestDemoAgentRecordsFourNodesAndFourEdges(t *testing.T) {
 	if len(g.Nodes) != 4 {
 		t.Fatalf("nodes = %d, want 4", len(g.Nodes))
 	}
-	want := map[string]bool{
-		"Output the number 42 > Add 1 to 42 : content": true,
-		"Output the number 42 > Add 2 to 42 : content": true,
-		"Add 1 to 42 > Add 43 to 44 : content":         true,
-		"Add 2 to 42 > Add 43 to 44 : content":         true,
-	}
-	if got := edges(g); !sameSet(got, want) {
+	if got, want := edges(g), demoEdges("taint"); !sameSet(got, want) {
 		t.Errorf("edges = %v\nwant %v", got, want)
 	}
 	apis := map[string]int{}
@@ -239,6 +233,32 @@ func TestDemoAgentRecordsFourNodesAndFourEdges(t *testing.T) {
 	db, err := os.ReadFile(filepath.Join(w.home, "aco.db"))
 	if err == nil && bytes.Contains(db, []byte("sk-test-secret")) {
 		t.Error("the API key is in the database file")
+	}
+}
+
+// demoEdges is the demo's graph: one answer feeds two calls whose answers
+// feed a fourth.
+func demoEdges(via string) map[string]bool {
+	return map[string]bool{
+		"Output the number 42 > Add 1 to 42 : " + via: true,
+		"Output the number 42 > Add 2 to 42 : " + via: true,
+		"Add 1 to 42 > Add 43 to 44 : " + via:         true,
+		"Add 2 to 42 > Add 43 to 44 : " + via:         true,
+	}
+}
+
+// Without rewriting, taint stops at the program's own string operations and
+// content matching finds the same edges.
+func TestDemoEdgesByContentWithoutRewriting(t *testing.T) {
+	w := newWorld(t)
+	cmd := exec.Command(filepath.Join(binDir, "aco-launch"), "examples/demo/agent.py")
+	cmd.Dir = repoRoot
+	cmd.Env = append(w.env(), "ACO_REWRITE=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	if got, want := edges(w.graph("last")), demoEdges("content"); !sameSet(got, want) {
+		t.Errorf("edges = %v\nwant %v", got, want)
 	}
 }
 

@@ -236,3 +236,15 @@ def test_worker_protocol(tmp_path):
     assert "SyntaxError" in replies[1]["error"]
     assert "FileNotFoundError" in replies[2]["error"]
     assert os.path.isfile(cache.cache_path(good))
+
+
+def test_aco_itself_is_never_user_code(tmp_path):
+    """The shim may be unpacked under a project root (ACO_HOME in /tmp, a
+    script in /tmp); its own modules must never be rewritten."""
+    import aco
+    from aco.rewrite import paths
+
+    shim_root = os.path.dirname(os.path.dirname(os.path.realpath(aco.__file__)))
+    roots = paths.normalize_roots([shim_root])
+    assert not paths.is_user_file(os.path.join(os.path.dirname(aco.__file__), "client.py"), roots)
+    assert paths.is_user_file(str(tmp_path / "agent.py"), paths.normalize_roots([str(tmp_path)]))

@@ -118,9 +118,23 @@ def _is_user_callable(func):
             return False
     known = _user_code.get(filename)
     if known is None:
-        known = is_user_file(filename)
+        # aco's own API (aco.get_taint_origins, aco.log …) must see the
+        # program's values as they are, taint included, like user code.
+        known = is_user_file(filename) or os.path.realpath(filename).startswith(_aco_dir())
         _user_code[filename] = known
     return known
+
+
+_aco_dir_cache = None
+
+
+def _aco_dir():
+    global _aco_dir_cache
+    if _aco_dir_cache is None:
+        import aco
+
+        _aco_dir_cache = os.path.join(os.path.realpath(os.path.dirname(aco.__file__)), "")
+    return _aco_dir_cache
 
 
 def _stores(func):

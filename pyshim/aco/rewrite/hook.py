@@ -163,7 +163,9 @@ def rewrite_main(path, source):
         tree = transform.rewrite(text, path, is_user_module=cache._user_module_predicate(path))
         return compile(tree, path, "exec", dont_inherit=True)
     except SyntaxError:
-        return plain()
+        pass
     except Exception as e:
         _failed(path, e)
-        return plain()
+    # Outside the except blocks, so python's own SyntaxError (raised by the
+    # plain compile) carries no "during handling" context of ours.
+    return plain()

@@ -23,6 +23,11 @@ def _install_prefixes():
     if sys.prefix != sys.base_prefix:
         # The running virtualenv, wherever it sits (often inside the project).
         out.add(os.path.join(os.path.realpath(sys.prefix), ""))
+    # aco itself, wherever its shim was unpacked (under a project root, when
+    # ACO_HOME or the program sits in /tmp): rewriting the rewriter recurses.
+    import aco
+
+    out.add(os.path.join(os.path.realpath(os.path.dirname(aco.__file__)), ""))
     return tuple(out)
 
 

@@ -41,7 +41,47 @@ def main():
         target = _path_target(args[0], args[1:])
     target.prepare()
     _record(target, passed, args)
+    _install_rewriting(target)
     _run(target)
+
+
+# Whether the program's own modules (and the main script) are rewritten so
+# taint flows through them. Only while recording: without a server the
+# rewrite would cost time and find nothing to report.
+_rewriting = False
+
+
+def _install_rewriting(target):
+    global _rewriting
+    try:
+        from aco import client
+
+        if client.get() is None:
+            return
+        from aco.rewrite import hook
+
+        if not hook.enabled():
+            return
+        hook.install([target.root])
+        _rewriting = True
+    except Exception:
+        _log.log("rewriting disabled: installing the import hook failed", exc_info=True)
+
+
+def _compile_main(source, filename):
+    """The main script's code: rewritten while recording, else as python
+    compiles it. A rewrite failure falls back to the plain compile inside
+    rewrite_main; a SyntaxError is python's own."""
+    if _rewriting:
+        from aco.rewrite import hook
+
+        try:
+            return hook.rewrite_main(filename, source)
+        except SyntaxError as e:
+            # Raised by the plain compile inside the hook: drop the hook's
+            # frames so the traceback is python's own.
+            raise e.with_traceback(None) from None
+    return compile(source, filename, "exec", dont_inherit=True)
 
 
 def _take_environment():
@@ -150,7 +190,7 @@ class _Script:
         d["__cached__"] = None
         d["__loader__"] = SourceFileLoader("__main__", self.filename)
         try:
-            code = compile(self.source, self.filename, "exec", dont_inherit=True)
+            code = _compile_main(self.source, self.filename)
             self.source = None
             exec(code, d)
         except SystemExit:
