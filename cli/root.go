@@ -28,6 +28,8 @@ import (
 	"github.com/aco-dev/aco/core/daemon"
 	"github.com/aco-dev/aco/core/server"
 	"github.com/aco-dev/aco/core/store/sqlite"
+	"github.com/aco-dev/aco/core/watcher"
+	"github.com/aco-dev/aco/core/webui"
 	"github.com/aco-dev/aco/pyshim"
 )
 
@@ -133,6 +135,14 @@ func Serve(ctx context.Context, f *cmdutil.Factory, cfg config.Config) error {
 	if err != nil {
 		logger.Warn("cannot unpack the Python shim; reruns from the web UI are off", "err", err)
 	}
+	// The watcher keeps the rewritten bytecode of announced projects fresh;
+	// without a shim it has no worker to run.
+	var wt server.Watcher
+	if shimDir != "" {
+		w := watcher.New(watcher.Options{ShimDir: shimDir, Logger: logger})
+		defer w.Close()
+		wt = w
+	}
 	srv := server.New(server.Options{
 		Store:    db,
 		Logger:   logger,
@@ -142,6 +152,8 @@ func Serve(ctx context.Context, f *cmdutil.Factory, cfg config.Config) error {
 		Environ:  f.Environ,
 		Home:     cfg.Home,
 		ShimDir:  shimDir,
+		UI:       webui.Handler(),
+		Watcher:  wt,
 	})
 	if err := srv.Start(); err != nil {
 		return err
