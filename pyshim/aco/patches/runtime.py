@@ -417,7 +417,7 @@ class Call:
         stream = self.method["stream"]
         if stream["shape"] != "manager":
             return _proxy(self, result)
-        attr = stream["manager_attr"]
+        attr = _manager_attr(result, stream["manager_attr"])
         opener = getattr(result, attr)
         if callable(opener):
             setattr(result, attr, lambda: _proxy(self, opener()))
@@ -434,7 +434,7 @@ class Call:
     def serve_manager(self, manager, chunks):
         """A cached stream of shape manager: the SDK built its manager (no
         I/O yet); its opener now returns the replay instead."""
-        attr = self.method["stream"]["manager_attr"]
+        attr = _manager_attr(manager, self.method["stream"]["manager_attr"])
         opener = getattr(manager, attr)
         if inspect.isawaitable(opener):
             close = getattr(opener, "close", None)
@@ -559,6 +559,23 @@ class _StreamEdit:
             return chunk
         self.call.edited = True
         return rebuild_chunk(self.call.sdk_import, {"type": type_name(type(chunk)), "data": data})
+
+
+def _manager_attr(manager, attr):
+    """The name under which manager holds attr. A private attribute is
+    mangled with the name of the class that set it, and an SDK's async
+    manager is a class of its own (anthropic's _MessageStreamManager__api_request
+    is _AsyncMessageStreamManager__api_request there): one declaration names
+    both through the sync name."""
+    if hasattr(manager, attr):
+        return attr
+    i = attr.find("__", 1)
+    if attr.startswith("_") and i > 1:
+        for cls in type(manager).__mro__:
+            name = "_%s%s" % (cls.__name__.lstrip("_"), attr[i:])
+            if hasattr(manager, name):
+                return name
+    return attr
 
 
 class _Recorder:
