@@ -2,5 +2,6 @@
 """Index of the declared SDKs: import name -> module holding its declarations."""
 
 SDKS = {
+    "anthropic": "aco.patches._generated.anthropic",
     "openai": "aco.patches._generated.openai",
 }
