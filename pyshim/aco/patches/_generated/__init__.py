@@ -3,5 +3,6 @@
 
 SDKS = {
     "anthropic": "aco.patches._generated.anthropic",
+    "google.genai": "aco.patches._generated.google_genai",
     "openai": "aco.patches._generated.openai",
 }
