@@ -366,6 +366,11 @@ func TestEditedOutputChangesTheDownstreamCalls(t *testing.T) {
 	if len(g.Edges) != 4 {
 		t.Errorf("edges = %d, want 4", len(g.Edges))
 	}
+	// The calls downstream of the edit are new nodes, yet each keeps what
+	// the same step answered before, for the page's side-by-side diff.
+	if prev := string(g.Nodes[1].PrevOutput); !strings.Contains(prev, `"43`) {
+		t.Errorf("node 2's previous output = %s, want the first execution's 43", prev)
+	}
 }
 
 func TestSubrunsSequentialThreadsAndAsyncio(t *testing.T) {

@@ -54,6 +54,7 @@ type runState struct {
 	occurrence map[string]int         // input hash → calls seen
 	names      map[string]int         // subrun name → times started
 	pending    map[string]pendingCall // node id → what cache_get found, until add_node
+	previous   map[int]aco.Call       // the previous execution's calls by seq
 	open       bool                   // a subrun not ended yet
 }
 
@@ -249,11 +250,12 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 		return aco.Errorf(aco.EINVALID, "runner speaks protocol %d, this server speaks %d: use the aco-launch of the same aco version as `aco server`", m.Protocol, protocol.Version)
 	}
 	var r *aco.Run
+	var previous map[int]aco.Call
 	if m.RunID != "" {
-		got, err := c.s.store.StartExecution(c.ctx, m.RunID)
+		got, prev, err := c.startExecution(m.RunID)
 		switch {
 		case err == nil:
-			r = got
+			r, previous = got, prev
 		case !errors.Is(err, aco.ErrNotFound):
 			return err
 		}
@@ -277,6 +279,7 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 		}
 	}
 	st := newRunState(r)
+	st.previous = previous
 	c.mu.Lock()
 	c.top = st
 	c.mu.Unlock()
@@ -294,6 +297,25 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 	return nil
 }
 
+// startExecution starts a new execution of an existing run and returns the
+// previous execution's calls by position, so a call whose input changed
+// (a new node) can still show what the same step answered last time.
+func (c *runnerConn) startExecution(runID string) (*aco.Run, map[int]aco.Call, error) {
+	calls, err := c.s.store.Calls(c.ctx, runID)
+	if err != nil && !errors.Is(err, aco.ErrNotFound) {
+		return nil, nil, err
+	}
+	r, err := c.s.store.StartExecution(c.ctx, runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	previous := make(map[int]aco.Call, len(calls))
+	for _, call := range calls {
+		previous[call.Seq] = call
+	}
+	return r, previous, nil
+}
+
 func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 	parent, err := c.run(m.Parent)
 	if err != nil {
@@ -307,9 +329,10 @@ func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 		name = fmt.Sprintf("%s #%d", m.Name, n)
 	}
 	r, err := c.s.store.FindSubrun(c.ctx, m.Parent, name)
+	var previous map[int]aco.Call
 	switch {
 	case err == nil:
-		if r, err = c.s.store.StartExecution(c.ctx, r.ID); err != nil {
+		if r, previous, err = c.startExecution(r.ID); err != nil {
 			return err
 		}
 	case errors.Is(err, aco.ErrNotFound):
@@ -331,7 +354,9 @@ func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 	default:
 		return err
 	}
-	c.runs[r.ID] = newRunState(r)
+	st := newRunState(r)
+	st.previous = previous
+	c.runs[r.ID] = st
 	c.reply(&protocol.Subrun{ID: m.ID, RunID: r.ID, Execution: r.Execution})
 	c.s.hub.Publish(Event{Type: "run", Run: r})
 	return nil
@@ -444,6 +469,12 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 		call.Origin = aco.OriginEdited
 	case m.Cached:
 		call.Origin = aco.OriginCache
+	}
+	if before, ok := st.previous[call.Seq]; ok && prev == nil && before.API == call.API &&
+		!isNull(before.Output) && !jsonEqual(before.Output, call.Output) {
+		// A new node at the place of an old one: its input changed
+		// upstream, and the page shows the old answer beside the new.
+		call.PrevOutput = before.Output
 	}
 	if prev != nil {
 		call.InputOverwrite = prev.InputOverwrite
