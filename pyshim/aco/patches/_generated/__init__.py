@@ -5,4 +5,5 @@ SDKS = {
     "anthropic": "aco.patches._generated.anthropic",
     "google.genai": "aco.patches._generated.google_genai",
     "openai": "aco.patches._generated.openai",
+    "together": "aco.patches._generated.together",
 }
