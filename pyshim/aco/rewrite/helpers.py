@@ -391,3 +391,59 @@ class _TaintedModArgs(str):
         except Exception:
             _disable("tainting a % format")
             return result
+
+
+# Origins of what callees drew from generator arguments, per thread, for
+# ``after(mark(), f(seen(e) for x in xs))``. mark() notes where a call's
+# records start; seen() appends the origins of each tainted element as the
+# callee draws it; after() takes the records from its mark on. Nested calls
+# in an element take their own records off the end before the outer seen()
+# adds the element's, so each call sees exactly what it drew. A call that
+# raises leaves its records for the enclosing after() (over-tainting only),
+# and the list is capped so a generator drained outside any call cannot
+# grow it without bound.
+_drawn = threading.local()
+_DRAWN_MAX = 4096
+
+
+def mark():
+    d = getattr(_drawn, "records", None)
+    return len(d) if d else 0
+
+
+def seen(value):
+    """value, unchanged; its origins noted for the call drawing it."""
+    if type(value) in _PLAIN:
+        return value
+    taint = _taint if _taint is not None else _taint_module()
+    if not taint:
+        return value
+    try:
+        if _flat_plain(value) or isinstance(value, _NEVER_INSPECT):
+            return value
+        o = taint.get_origins(value)
+        if o:
+            d = getattr(_drawn, "records", None)
+            if d is None:
+                d = _drawn.records = []
+            elif len(d) >= _DRAWN_MAX:
+                d.clear()
+            d.append(o)
+    except Exception:
+        _disable("noting a generator's element")
+    return value
+
+
+def after(token, result):
+    """result, tainted with the origins of the elements drawn since token."""
+    d = getattr(_drawn, "records", None)
+    if not d or len(d) <= token:
+        return result
+    try:
+        origins = set().union(*d[token:])
+        del d[token:]
+        taint = _taint
+        return _taint_result(taint, result, origins) if taint else result
+    except Exception:
+        _disable("tainting a result drawn from a generator")
+        return result

@@ -34,7 +34,7 @@ import re
 
 # Part of the cache key: bump it whenever a change here or in helpers changes
 # what rewritten code does, or caches made by the old version would be used.
-REWRITER_VERSION = "1"
+REWRITER_VERSION = "2"
 
 HELPERS_MODULE = "aco.rewrite.helpers"
 # Not an identifier, so no source can read or shadow it; the leading
@@ -84,13 +84,13 @@ KEEP = frozenset(
         "reversed",
         "map",
         "filter",
-        # conversions: a taint wrapper's own __str__/__repr__/__int__/
-        # __float__/__format__ decide what they return
+        # conversions: a taint wrapper's own __str__/__repr__/__format__
+        # decide what they return. int() and float() are not here: their
+        # result is always a plain number (CPython makes an exact int of
+        # whatever __int__ returns), so int(answer) must be re-tainted.
         "str",
         "repr",
         "ascii",
-        "int",
-        "float",
         "format",
         # no result worth tainting
         "len",
@@ -335,7 +335,19 @@ class _Rewriter(ast.NodeTransformer):
         name = "prep%d" % len(node.args) if not node.keywords and len(node.args) <= 3 else "prep"
         inner = ast.Call(func=self._helper(name, node), args=[func] + node.args, keywords=node.keywords)
         ast.copy_location(inner, node)
-        return ast.copy_location(ast.Call(func=inner, args=[], keywords=[]), node)
+        call = ast.copy_location(ast.Call(func=inner, args=[], keywords=[]), node)
+        gens = [a for a in node.args + [k.value for k in node.keywords] if isinstance(a, ast.GeneratorExp)]
+        if not gens:
+            return call
+        # f(e for x in xs)  ->  after(mark(), f(seen(e) for x in xs)): what
+        # the callee drew from the generator is noted as it is drawn, and the
+        # result tainted once the call returns, with no frame of ours around
+        # the call or the generator (a generator cannot be looked into
+        # before the call without consuming it).
+        for g in gens:
+            g.elt = ast.copy_location(ast.Call(func=self._helper("seen", g.elt), args=[g.elt], keywords=[]), g.elt)
+        mark = ast.copy_location(ast.Call(func=self._helper("mark", node), args=[], keywords=[]), node)
+        return ast.copy_location(ast.Call(func=self._helper("after", node), args=[mark, call], keywords=[]), node)
 
     def visit_JoinedStr(self, node):
         values = []
