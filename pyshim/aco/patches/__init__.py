@@ -138,7 +138,9 @@ def _wrapper(method, sdk_import, original, is_async):
 
     from aco.patches import runtime
 
-    if is_async and inspect.iscoroutinefunction(inspect.unwrap(original)):
+    # A coroutine function gets a coroutine wrapper whichever field names
+    # it: an async-only SDK (mcp's ClientSession) declares it as target.
+    if inspect.iscoroutinefunction(inspect.unwrap(original)):
 
         async def wrapper(self, *args, **kwargs):
             return await runtime.call_async(method, sdk_import, original, self, args, kwargs)

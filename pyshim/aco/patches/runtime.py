@@ -463,6 +463,18 @@ class Call:
             _log.log("%s: %s failed on this call (%s: %s); recorded without it, fix the declaration" % (where(self.method), field, type(e).__name__, e))
             return default
 
+    def _input_text(self, req):
+        stage = hook(self.method, "input_text")
+        if stage is not None:
+            try:
+                text = stage(req["request"])
+                if isinstance(text, str):
+                    return text
+                _log.log("%s: hook input_text returned %s, not text" % (where(self.method), type(text).__name__))
+            except Exception:
+                _log.log("%s: hook input_text failed; using the input_text selectors" % where(self.method), exc_info=True)
+        return selectors.text(req, self.method["input_text"])
+
     def _output_text(self, data):
         return self._safe("output_text", lambda: selectors.text({"response": data}, self.method["output_text"]))
 
@@ -493,7 +505,7 @@ class Call:
             "input": self.request,
             "input_hash": self.request_hash,
             "output": output,
-            "input_text": self._safe("input_text", lambda: selectors.text(req, m["input_text"])),
+            "input_text": self._safe("input_text", lambda: self._input_text(req)),
             "output_text": output_text,
             "location": self.location,
             "started_at": self.started,
@@ -855,6 +867,37 @@ class _CachedRaw:
 
 # --- the flow ---------------------------------------------------------------
 
+_positional = {}
+
+
+def by_keyword(original, args, kwargs):
+    """(args, kwargs) with the arguments passed by position moved to the
+    keywords they bind to, so the request (what selectors read and the cache
+    is keyed on) is the same however the program passed them: mcp's
+    call_tool("add", {...}) is call_tool(name="add", arguments={...}).
+    Positional-only and *args parameters stay as they are (the call then
+    goes unrecorded), as does anything the signature cannot say."""
+    if not args:
+        return args, kwargs
+    names = _positional.get(original)
+    if names is None:
+        names = ()
+        try:
+            params = list(inspect.signature(original).parameters.values())[1:]  # self
+        except (TypeError, ValueError):
+            params = []
+        for p in params:
+            if p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                break
+            names += (p.name,)
+        _positional[original] = names
+    if len(args) > len(names) or any(name in kwargs for name in names[: len(args)]):
+        return args, kwargs  # the SDK raises its own TypeError for this
+    out = dict(zip(names, args))
+    out.update(kwargs)
+    return (), out
+
+
 
 def prepare(method, sdk_import, args, kwargs, is_async=False):
     """Look the call up in the cache. None means: call the SDK unrecorded."""
@@ -958,6 +1001,7 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
     """A patched sync method. is_async: it belongs to the SDK's async client
     though it is no coroutine function (a .stream() returning an async
     manager), so a replayed stream must be async."""
+    args, kwargs = by_keyword(original, args, kwargs)
     call, served = _begin(method, sdk_import, args, kwargs, is_async)
     if call is None:
         return original(self, *args, **kwargs)
@@ -970,6 +1014,7 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
 
 
 async def call_async(method, sdk_import, original, self, args, kwargs):
+    args, kwargs = by_keyword(original, args, kwargs)
     call, served = _begin(method, sdk_import, args, kwargs, True)
     if call is None:
         return await original(self, *args, **kwargs)
