@@ -4,6 +4,7 @@
 SDKS = {
     "anthropic": "aco.patches._generated.anthropic",
     "google.genai": "aco.patches._generated.google_genai",
+    "mcp": "aco.patches._generated.mcp",
     "openai": "aco.patches._generated.openai",
     "together": "aco.patches._generated.together",
 }
