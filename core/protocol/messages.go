@@ -14,6 +14,8 @@
 //	add_node{run_id,node_id,...}          (no answer; it is the cache put)
 //	subrun_end{run_id,status}             (no answer)
 //	log{run_id,entry,success?}            (no answer)
+//	file_taint{run_id,path,sha256,origins} (no answer)
+//	file_taint_get{id,run_id,path,sha256} file_taint_result{id,origins?}
 //	deregister{run_id,status,exit_code}   (no answer)
 //	                                      restart{} / shutdown{reason}: unprompted
 //	                                      error{id?,code,message}: answer to a bad line
@@ -47,6 +49,10 @@ const (
 	TRestart     = "restart"
 	TShutdown    = "shutdown"
 	TError       = "error"
+
+	TFileTaint       = "file_taint"
+	TFileTaintGet    = "file_taint_get"
+	TFileTaintResult = "file_taint_result"
 )
 
 // Message is implemented by every message type.
@@ -187,6 +193,36 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// FileTaint says the file at Path (absolute, symlinks resolved), whose
+// bytes hash to SHA256 (hex), holds text derived from the calls Origins: the
+// program wrote tainted text into it. A later read of the same bytes, in
+// this run or another, gets those origins back (FileTaintGet).
+type FileTaint struct {
+	Type    string   `json:"type"`
+	RunID   string   `json:"run_id"`
+	Path    string   `json:"path"`
+	SHA256  string   `json:"sha256"`
+	Origins []string `json:"origins"`
+}
+
+// FileTaintGet asks for the origins recorded for a file's bytes, before the
+// program reads them.
+type FileTaintGet struct {
+	Type   string `json:"type"`
+	ID     int64  `json:"id"`
+	RunID  string `json:"run_id"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// FileTaintResult answers FileTaintGet; no origins when nothing tainted
+// was written with those bytes.
+type FileTaintResult struct {
+	Type    string   `json:"type"`
+	ID      int64    `json:"id"`
+	Origins []string `json:"origins,omitempty"`
+}
+
 func (Hello) MessageType() string       { return THello }
 func (Session) MessageType() string     { return TSession }
 func (SubrunStart) MessageType() string { return TSubrunStart }
@@ -200,6 +236,10 @@ func (Deregister) MessageType() string  { return TDeregister }
 func (Restart) MessageType() string     { return TRestart }
 func (Shutdown) MessageType() string    { return TShutdown }
 func (Error) MessageType() string       { return TError }
+
+func (FileTaint) MessageType() string       { return TFileTaint }
+func (FileTaintGet) MessageType() string    { return TFileTaintGet }
+func (FileTaintResult) MessageType() string { return TFileTaintResult }
 
 // DecodeError says why a line is not a valid message. ID is the request id
 // when the line had one, so the error answer can echo it.
@@ -268,6 +308,12 @@ func Decode(line []byte) (Message, error) {
 		m = &Shutdown{}
 	case TError:
 		m = &Error{}
+	case TFileTaint:
+		m = &FileTaint{}
+	case TFileTaintGet:
+		m = &FileTaintGet{}
+	case TFileTaintResult:
+		m = &FileTaintResult{}
 	default:
 		return nil, &DecodeError{ID: id, Msg: fmt.Sprintf("unknown message type %q", typ)}
 	}
@@ -353,6 +399,15 @@ func missingFields(m Message) []string {
 		need(m.Status != "", "status")
 	case *Error:
 		need(m.Code != "", "code")
+	case *FileTaint:
+		need(m.RunID != "", "run_id")
+		need(m.Path != "", "path")
+		need(m.SHA256 != "", "sha256")
+	case *FileTaintGet:
+		need(m.ID != 0, "id")
+		need(m.RunID != "", "run_id")
+		need(m.Path != "", "path")
+		need(m.SHA256 != "", "sha256")
 	}
 	return out
 }
@@ -391,6 +446,12 @@ func Encode(m Message) ([]byte, error) {
 		m.Type = TShutdown
 	case *Error:
 		m.Type = TError
+	case *FileTaint:
+		m.Type = TFileTaint
+	case *FileTaintGet:
+		m.Type = TFileTaintGet
+	case *FileTaintResult:
+		m.Type = TFileTaintResult
 	default:
 		return nil, fmt.Errorf("protocol: encode %T: pass a pointer to a message", m)
 	}

@@ -35,6 +35,7 @@ func loadVectors(t *testing.T) []vector {
 var allMessages = []Message{
 	&Hello{}, &Session{}, &SubrunStart{}, &Subrun{}, &SubrunEnd{}, &CacheGet{},
 	&CacheResult{}, &AddNode{}, &Log{}, &Deregister{}, &Restart{}, &Shutdown{}, &Error{},
+	&FileTaint{}, &FileTaintGet{}, &FileTaintResult{},
 }
 
 func TestDecodeVectors(t *testing.T) {
@@ -135,6 +136,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 		&Restart{},
 		&Shutdown{Reason: "bye"},
 		&Error{ID: 9, Code: "invalid", Message: `hello: missing field "protocol"`},
+		&FileTaint{RunID: "r", Path: "/w/notes.txt", SHA256: "abc", Origins: []string{"n0", "n1"}},
+		&FileTaintGet{ID: 3, RunID: "r", Path: "/w/notes.txt", SHA256: "abc"},
+		&FileTaintResult{ID: 3, Origins: []string{"n0"}},
 	}
 	if len(msgs) != len(allMessages) {
 		t.Fatalf("round trip covers %d types, want %d", len(msgs), len(allMessages))

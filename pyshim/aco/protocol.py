@@ -25,6 +25,9 @@ DEREGISTER = "deregister"
 RESTART = "restart"
 SHUTDOWN = "shutdown"
 ERROR = "error"
+FILE_TAINT = "file_taint"
+FILE_TAINT_GET = "file_taint_get"
+FILE_TAINT_RESULT = "file_taint_result"
 
 # Field kinds, named by the words both twins put in error messages.
 _STR = "a string"
@@ -84,6 +87,9 @@ _FIELDS = {
     RESTART: {},
     SHUTDOWN: {"reason": _STR},
     ERROR: {"id": _INT, "code": _STR, "message": _STR},
+    FILE_TAINT: {"run_id": _STR, "path": _STR, "sha256": _STR, "origins": _STR_LIST},
+    FILE_TAINT_GET: {"id": _INT, "run_id": _STR, "path": _STR, "sha256": _STR},
+    FILE_TAINT_RESULT: {"id": _INT, "origins": _STR_LIST},
 }
 
 # Required fields, in the order missingFields in messages.go names them. A
@@ -102,6 +108,9 @@ _REQUIRED = {
     RESTART: (),
     SHUTDOWN: (),
     ERROR: ("code",),
+    FILE_TAINT: ("run_id", "path", "sha256"),
+    FILE_TAINT_GET: ("id", "run_id", "path", "sha256"),
+    FILE_TAINT_RESULT: (),
 }
 
 MESSAGE_TYPES = frozenset(_FIELDS)
