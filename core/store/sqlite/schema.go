@@ -101,6 +101,20 @@ CREATE TABLE files (
 CREATE INDEX files_run ON files(run_id);
 CREATE INDEX files_node ON files(node_id);
 `,
+	// 2: taint written to files, so a later read of the same bytes (in any
+	// run) is tainted again.
+	`
+CREATE TABLE file_taints (
+	id         INTEGER PRIMARY KEY, -- orders records: the newest wins
+	run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+	path       TEXT NOT NULL,
+	sha256     TEXT NOT NULL,
+	origins    TEXT NOT NULL,       -- JSON array of node ids
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX file_taints_find ON file_taints(path, sha256);
+CREATE INDEX file_taints_run ON file_taints(run_id);
+`,
 }
 
 // SchemaVersion is the schema version this aco writes.

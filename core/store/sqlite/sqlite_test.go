@@ -49,6 +49,15 @@ func TestConformance(t *testing.T) {
 			return db
 		})
 	})
+	t.Run("file taints", func(t *testing.T) {
+		storetest.RunFileTaints(t, func(t *testing.T) storetest.FileTaintStore {
+			db, err := Open(filepath.Join(t.TempDir(), "aco.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		})
+	})
 }
 
 // rawOpen opens the file without the store, as another tool (or an older or
