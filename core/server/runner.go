@@ -137,6 +137,8 @@ func requestID(m protocol.Message) int64 {
 		return m.ID
 	case *protocol.CacheGet:
 		return m.ID
+	case *protocol.FileTaintGet:
+		return m.ID
 	}
 	return 0
 }
@@ -185,6 +187,10 @@ func (c *runnerConn) handle(m protocol.Message) error {
 		return c.cacheGet(m)
 	case *protocol.AddNode:
 		return c.addNode(m)
+	case *protocol.FileTaint:
+		return c.fileTaint(m)
+	case *protocol.FileTaintGet:
+		return c.fileTaintGet(m)
 	case *protocol.Log:
 		if _, err := c.run(m.RunID); err != nil {
 			return err
