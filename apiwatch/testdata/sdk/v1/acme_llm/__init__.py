@@ -1,0 +1,2 @@
+"""acme_llm: a small SDK shaped like the real ones, for apiwatch's tests."""
+from ._client import Client as Client

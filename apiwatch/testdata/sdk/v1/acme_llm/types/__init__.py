@@ -1,0 +1,2 @@
+from .chat_completion import ChatCompletion as ChatCompletion
+from .completion import Completion as Completion

@@ -1,0 +1,6 @@
+from .._base import BaseModel
+
+
+class Completion(BaseModel):
+    id: str
+    text: str

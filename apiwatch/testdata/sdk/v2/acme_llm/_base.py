@@ -1,0 +1,5 @@
+class BaseModel:
+    """Stands in for pydantic's BaseModel."""
+
+
+NOT_GIVEN = object()
