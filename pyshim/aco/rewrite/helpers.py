@@ -11,6 +11,7 @@ once and the operation done plainly.
 """
 
 import functools
+import io
 import os
 import re
 import sys
@@ -248,8 +249,11 @@ def prep(func, /, *args, **kwargs):
         origins = _origins_of(taint, args)
         if kwargs:
             origins.update(_origins_of(taint, kwargs.values()))
+        if not origins and args and _is_json_load(func):
+            origins = _files_origins(args[0])
         if not origins or _is_user_callable(func) or _stores(func):
             return _bind(func, args, kwargs)
+        _note_file_write(func, args, kwargs, origins)
         uargs = tuple(_untaint_arg(taint, a) for a in args)
         ukwargs = {k: _untaint_arg(taint, v) for k, v in kwargs.items()}
     except Exception:
@@ -447,3 +451,89 @@ def after(token, result):
     except Exception:
         _disable("tainting a result drawn from a generator")
         return result
+
+
+# --- taint through files (aco.taint.files) ----------------------------------
+
+_files = None
+
+
+def _files_module():
+    """aco.taint.files when the program is recorded, else False."""
+    global _files
+    if _files is None:
+        try:
+            from aco.taint import files
+
+            _files = files if files.enabled() else False
+        except Exception:
+            _files = False
+            from aco import _log
+
+            _log.log("aco.rewrite: taint through files unavailable", exc_info=True)
+    return _files
+
+
+def _path_of(owner):
+    """The path a file object or pathlib path names, else None."""
+    if isinstance(owner, io.IOBase):
+        name = getattr(owner, "name", None)
+        return name if isinstance(name, str) else None
+    pathlib = sys.modules.get("pathlib")
+    if pathlib is not None and isinstance(owner, pathlib.PurePath):
+        return owner
+    return None
+
+
+def _is_json_load(func):
+    return getattr(func, "__name__", None) == "load" and getattr(func, "__module__", None) == "json"
+
+
+def _files_origins(fp):
+    files = _files if _files is not None else _files_module()
+    if not files:
+        return ()
+    path = _path_of(fp)
+    try:
+        if path is None or (isinstance(fp, io.IOBase) and fp.tell() != 0):
+            return ()
+    except (OSError, ValueError):
+        return ()
+    return set(files.origins_for(path))
+
+
+def _note_file_write(func, args, kwargs, origins):
+    """Tainted text going into a file: tell aco.taint.files which."""
+    name = getattr(func, "__name__", None)
+    if name in ("write", "writelines", "write_text", "write_bytes"):
+        path = _path_of(getattr(func, "__self__", None))
+    elif name == "dump" and getattr(func, "__module__", None) == "json":
+        fp = args[1] if len(args) > 1 else kwargs.get("fp")
+        path = _path_of(fp)
+    else:
+        return
+    if path is None:
+        return
+    files = _files if _files is not None else _files_module()
+    if files:
+        files.note_write(path, origins)
+
+
+def reading(method):
+    """``x.read()`` (and readlines, read_text, read_bytes) is rewritten to
+    ``reading(x.read)()``: the method itself, for the caller's frame to
+    call, unless it reads a whole file under the project roots that tainted
+    text was written into; then a call whose result carries that taint."""
+    files = _files if _files is not None else _files_module()
+    if not files:
+        return method
+    try:
+        origins = _files_origins(getattr(method, "__self__", None))
+        if not origins:
+            return method
+        if not (_taint if _taint is not None else _taint_module()):
+            return method
+    except Exception:
+        _disable("looking up a file's taint")
+        return method
+    return _partial(_call_tainting, method, origins, (), {})

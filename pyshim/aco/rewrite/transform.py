@@ -34,7 +34,7 @@ import re
 
 # Part of the cache key: bump it whenever a change here or in helpers changes
 # what rewritten code does, or caches made by the old version would be used.
-REWRITER_VERSION = "2"
+REWRITER_VERSION = "3"
 
 HELPERS_MODULE = "aco.rewrite.helpers"
 # Not an identifier, so no source can read or shadow it; the leading
@@ -140,6 +140,11 @@ FRAME_SENSITIVE = frozenset(
         "make_dataclass",
     }
 )
+
+# Methods that read a whole file when called without arguments: rewritten to
+# ``reading(x.read)()``, so that text written into the file with taint (by
+# this run or an earlier one) comes back tainted.
+_WHOLE_READS = frozenset({"read", "readlines", "read_text", "read_bytes"})
 
 # Receivers whose methods are the module's own code in all but odd cases.
 _SELF_NAMES = frozenset({"self", "cls"})
@@ -327,6 +332,9 @@ class _Rewriter(ast.NodeTransformer):
                 return node
         if _last_name(func) in FRAME_SENSITIVE:
             return node
+        if not node.args and not node.keywords and isinstance(func, ast.Attribute) and func.attr in _WHOLE_READS:
+            inner = ast.copy_location(ast.Call(func=self._helper("reading", node), args=[func], keywords=[]), node)
+            return ast.copy_location(ast.Call(func=inner, args=[], keywords=[]), node)
         if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             return node
         if all(_trivially_plain(a) for a in node.args) and all(_trivially_plain(k.value) for k in node.keywords):
