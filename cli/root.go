@@ -20,6 +20,7 @@ import (
 	"github.com/aco-dev/aco/cli/launchcmd"
 	"github.com/aco-dev/aco/cli/mockllmcmd"
 	"github.com/aco-dev/aco/cli/patchescmd"
+	"github.com/aco-dev/aco/cli/patchgencmd"
 	"github.com/aco-dev/aco/cli/reruncmd"
 	"github.com/aco-dev/aco/cli/runscmd"
 	"github.com/aco-dev/aco/cli/servercmd"
@@ -88,6 +89,7 @@ browser at the address aco server start prints.`,
 		reruncmd.NewCmd(f, nil),
 		mockllmcmd.NewCmd(f, nil),
 		patchescmd.NewCmd(f),
+		patchgencmd.NewCmd(f, nil),
 		newLaunchCmd(f),
 	)
 	return root

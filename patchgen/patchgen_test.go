@@ -319,3 +319,38 @@ func TestBadInputWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A hook the model proposes is Python: it is saved for review, never run,
+// and left out of what is verified and written unless hooks are allowed.
+func TestProposedHookIsSavedForReviewNotRun(t *testing.T) {
+	root := checkout(t)
+	marker := filepath.Join(t.TempDir(), "hook-ran")
+	draft := strings.Replace(answer(t, "chat_right.txt"), "  set_output: response.choices[0].message.content\n",
+		"  set_output: response.choices[0].message.content\n  hook: drafted:rebuilder\n", 1)
+	draft = strings.Replace(draft, "```\n", "hook_source: |\n  open("+strconvQuote(marker)+", \"w\").write(\"ran\")\n  rebuilder = None\n```\n", 1)
+	model := newScriptedModel(t, draft)
+	var progress bytes.Buffer
+	opts := options(t, root, "openai.chat.completions.create", model.drafter(t), &progress)
+	res, err := patchgen.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the proposed hook was executed")
+	}
+	if got, want := read(t, filepath.Join(root, "patches", "openai.yaml")), answer(t, "openai_chat_want.yaml"); got != want {
+		t.Errorf("the written declaration is not the draft without its hook:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, patches.HooksDir, "drafted.py")); err == nil {
+		t.Error("the hook module was written into the checkout")
+	}
+	reviews, _ := filepath.Glob(filepath.Join(opts.Home, "patchgen", "*-hook-drafted.py"))
+	if len(reviews) != 1 || !strings.Contains(read(t, reviews[0]), "rebuilder = None") {
+		t.Errorf("hook saved for review: %v", reviews)
+	}
+	if !strings.Contains(progress.String(), "not enabled (pass --allow-hooks)") || !res.Passed {
+		t.Errorf("progress:\n%s", progress.String())
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
