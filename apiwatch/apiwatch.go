@@ -203,6 +203,10 @@ type IssueRef struct {
 	URL    string `json:"url,omitempty"`
 	Action string `json:"action"` // created, updated, unchanged, dry-run
 	Title  string `json:"title"`
+	// Labels and Body are filled on a dry run, which shows the issue
+	// instead of filing it.
+	Labels []string `json:"labels,omitempty"`
+	Body   string   `json:"body,omitempty"`
 }
 
 // Tracker keeps one issue per marker.

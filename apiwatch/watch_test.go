@@ -82,13 +82,18 @@ func TestRunFindsWhatV2Changes(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		wheel, sdist bool
+		mirror       bool
 		downloads    []string
 	}{
-		{"wheels preferred", true, true, []string{"acme_llm-1.0.0-py3-none-any.whl", "acme_llm-2.0.0-py3-none-any.whl"}},
-		{"sdist fallback", false, true, []string{"acme_llm-1.0.0.tar.gz", "acme_llm-2.0.0.tar.gz"}},
+		{"wheels preferred", true, true, false, []string{"acme_llm-1.0.0-py3-none-any.whl", "acme_llm-2.0.0-py3-none-any.whl"}},
+		{"sdist fallback", false, true, false, []string{"acme_llm-1.0.0.tar.gz", "acme_llm-2.0.0.tar.gz"}},
+		{"mirror without per-version JSON", true, true, true, []string{"acme_llm-1.0.0-py3-none-any.whl", "acme_llm-2.0.0-py3-none-any.whl"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ix := apiwatchtest.NewIndex(t, "acme-llm", "acme_llm", acmeDists(tc.wheel, tc.sdist))
+			if tc.mirror {
+				ix.MirrorStyle()
+			}
 			var progress strings.Builder
 			w := &apiwatch.Watcher{
 				Index:    &pypi.Client{BaseURL: ix.URL()},

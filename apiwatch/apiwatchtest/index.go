@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -46,9 +47,15 @@ type Index struct {
 	name  string
 	files map[string][]file // version -> files
 
+	mirror atomic.Bool
+
 	mu        sync.Mutex
 	downloads []string
 }
+
+// MirrorStyle makes the index answer as some mirrors do: no per-version
+// JSON (404), and file URLs relative to the distribution's JSON.
+func (ix *Index) MirrorStyle() { ix.mirror.Store(true) }
 
 // NewIndex serves distribution name (import package importName) with dists
 // until the test ends.
@@ -91,9 +98,13 @@ func (ix *Index) Downloads() []string {
 }
 
 func (ix *Index) fileJSON(f file) map[string]any {
+	url := ix.srv.URL + "/files/" + f.name
+	if ix.mirror.Load() {
+		url = "../../files/" + f.name // from /pypi/<name>/json
+	}
 	return map[string]any{
 		"filename": f.name, "packagetype": f.kind, "size": len(f.data), "yanked": false,
-		"url":     ix.srv.URL + "/files/" + f.name,
+		"url":     url,
 		"digests": map[string]string{"sha256": f.digest, "md5": "unused"},
 	}
 }
@@ -131,7 +142,7 @@ func (ix *Index) serve(w http.ResponseWriter, r *http.Request) {
 		sort.Strings(versions)
 		writeJSON(map[string]any{"info": map[string]any{"name": ix.name, "version": versions[len(versions)-1]}, "releases": releases})
 		return
-	case len(parts) == 4 && parts[0] == "pypi" && parts[1] == ix.name && parts[3] == "json":
+	case len(parts) == 4 && parts[0] == "pypi" && parts[1] == ix.name && parts[3] == "json" && !ix.mirror.Load():
 		fs, ok := ix.files[parts[2]]
 		if !ok {
 			break

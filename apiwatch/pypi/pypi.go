@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/aco-dev/aco"
 	"github.com/aco-dev/aco/apiwatch"
@@ -25,6 +26,9 @@ const DefaultBaseURL = "https://pypi.org/pypi"
 type Client struct {
 	BaseURL string       // e.g. https://pypi.org/pypi; "<base>/<name>/json" is a distribution
 	HTTP    *http.Client // http.DefaultClient when nil
+
+	mu    sync.Mutex
+	cache map[string]map[string][]apiwatch.DistFile // distribution -> version -> files
 }
 
 var _ apiwatch.Index = (*Client)(nil)
@@ -96,14 +100,12 @@ func normalize(name string) string {
 
 // Versions lists the versions in the distribution's "releases".
 func (c *Client) Versions(ctx context.Context, dist string) ([]string, error) {
-	var doc struct {
-		Releases map[string][]fileJSON `json:"releases"`
-	}
-	if err := c.getJSON(ctx, c.distURL(dist), &doc); err != nil {
+	releases, err := c.releases(ctx, dist)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(doc.Releases))
-	for v, files := range doc.Releases {
+	out := make([]string, 0, len(releases))
+	for v, files := range releases {
 		if len(files) > 0 { // a version whose files were all deleted cannot be read
 			out = append(out, v)
 		}
@@ -111,17 +113,64 @@ func (c *Client) Versions(ctx context.Context, dist string) ([]string, error) {
 	return out, nil
 }
 
-// Release returns the files of one version ("urls" of its JSON).
+// releases reads the distribution's JSON once per client, with file URLs
+// made absolute against it.
+func (c *Client) releases(ctx context.Context, dist string) (map[string][]apiwatch.DistFile, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.cache[dist]; ok {
+		return r, nil
+	}
+	var doc struct {
+		Releases map[string][]fileJSON `json:"releases"`
+	}
+	u := c.distURL(dist)
+	if err := c.getJSON(ctx, u, &doc); err != nil {
+		return nil, err
+	}
+	out := map[string][]apiwatch.DistFile{}
+	for v, files := range doc.Releases {
+		out[v] = distFiles(u, files)
+	}
+	if c.cache == nil {
+		c.cache = map[string]map[string][]apiwatch.DistFile{}
+	}
+	c.cache[dist] = out
+	return out, nil
+}
+
+// Release returns the files of one version: the "urls" of its own JSON,
+// or, from an index that serves only the distribution's JSON (some
+// mirrors), its entry in "releases".
 func (c *Client) Release(ctx context.Context, dist, version string) (*apiwatch.Release, error) {
 	var doc struct {
 		URLs []fileJSON `json:"urls"`
 	}
-	if err := c.getJSON(ctx, c.distURL(dist, url.PathEscape(version)), &doc); err != nil {
+	u := c.distURL(dist, url.PathEscape(version))
+	err := c.getJSON(ctx, u, &doc)
+	if err == nil {
+		return &apiwatch.Release{Version: version, Files: distFiles(u, doc.URLs)}, nil
+	}
+	if aco.ErrorCode(err) != aco.ENOTFOUND {
 		return nil, err
 	}
-	rel := &apiwatch.Release{Version: version}
-	base, _ := url.Parse(c.BaseURL)
-	for _, f := range doc.URLs {
+	all, aerr := c.releases(ctx, dist)
+	if aerr != nil {
+		return nil, aerr
+	}
+	files, ok := all[version]
+	if !ok {
+		return nil, err
+	}
+	return &apiwatch.Release{Version: version, Files: files}, nil
+}
+
+// distFiles converts the index's file entries; relative URLs (mirrors
+// publish them) are resolved against the document they came from.
+func distFiles(docURL string, files []fileJSON) []apiwatch.DistFile {
+	base, _ := url.Parse(docURL)
+	var out []apiwatch.DistFile
+	for _, f := range files {
 		kind := ""
 		switch f.PackageType {
 		case "bdist_wheel":
@@ -130,16 +179,15 @@ func (c *Client) Release(ctx context.Context, dist, version string) (*apiwatch.R
 			kind = "sdist"
 		}
 		u := f.URL
-		// Mirrors may publish file URLs relative to the API.
 		if ref, err := url.Parse(f.URL); err == nil && base != nil {
 			u = base.ResolveReference(ref).String()
 		}
-		rel.Files = append(rel.Files, apiwatch.DistFile{
+		out = append(out, apiwatch.DistFile{
 			Filename: f.Filename, URL: u, SHA256: strings.ToLower(f.Digests["sha256"]),
 			Size: f.Size, Kind: kind, Yanked: f.Yanked,
 		})
 	}
-	return rel, nil
+	return out
 }
 
 // Download streams the file into w and checks its SHA-256; a file the index
