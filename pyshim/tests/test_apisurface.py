@@ -84,7 +84,7 @@ def test_targets_types_and_moves(tmp_path):
     assert out["targets"]["sdk.resources.Chat.acreate"]["is_async"]
     inherited = out["targets"]["sdk.resources.Chat.inherited"]
     assert [p["kind"] for p in inherited["params"]] == [
-        "positional_or_keyword", "positional_only", "var_positional", "keyword_only", "var_keyword"]
+        "positional_only", "positional_only", "var_positional", "keyword_only", "var_keyword"]
     assert out["targets"]["sdk.resources.Chat.legacy"]["kind"] == "attribute"
     gone = out["targets"]["sdk.gone.Old.go"]
     assert not gone["found"] and gone["moved_to"] == ["sdk.moved.place.Old.go"]
