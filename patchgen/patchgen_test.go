@@ -354,3 +354,33 @@ func TestProposedHookIsSavedForReviewNotRun(t *testing.T) {
 }
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// An SDK with no declarations yet gets its own file, its sdk header taken
+// from the installed distribution.
+func TestNewSDKGetsItsOwnFile(t *testing.T) {
+	root := checkout(t)
+	model := newScriptedModel(t, answer(t, "anthropic_right.txt"))
+	res, err := patchgen.Run(context.Background(), options(t, root, "anthropic.messages.create", model.drafter(t), io.Discard))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.File != "patches/anthropic.yaml" {
+		t.Errorf("file %s", res.File)
+	}
+	files, err := patches.LoadRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sdk *patches.File
+	for _, f := range files {
+		if f.SDK.Import == "anthropic" {
+			sdk = f
+		}
+	}
+	if sdk == nil || sdk.SDK.Distribution != "anthropic" || sdk.SDK.Verified == "" || len(sdk.Methods) != 1 || sdk.Methods[0].API != "anthropic.messages.create" {
+		t.Fatalf("patches/anthropic.yaml: %+v", sdk)
+	}
+	if !strings.Contains(read(t, filepath.Join(root, patches.GeneratedDir, "__init__.py")), `"anthropic": "aco.patches._generated.anthropic"`) {
+		t.Error("the index does not name the new module")
+	}
+}
