@@ -28,6 +28,7 @@ type Failure struct {
 	Status  int
 	Header  map[string]string
 	Message string
+	DocURL  string // documentation_url; go-github tells secondary limits by it
 }
 
 // GitHub is a fake of GitHub's REST API for one repository's issues, at
@@ -122,7 +123,11 @@ func (g *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 			for k, v := range f.Header {
 				w.Header().Set(k, v)
 			}
-			reply(f.Status, map[string]any{"message": f.Message, "documentation_url": "https://docs.github.com/rest"})
+			doc := f.DocURL
+			if doc == "" {
+				doc = "https://docs.github.com/rest"
+			}
+			reply(f.Status, map[string]any{"message": f.Message, "documentation_url": doc})
 			return
 		}
 	}
