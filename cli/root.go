@@ -21,6 +21,7 @@ import (
 	"github.com/aco-dev/aco/cli/mockllmcmd"
 	"github.com/aco-dev/aco/cli/patchescmd"
 	"github.com/aco-dev/aco/cli/patchgencmd"
+	"github.com/aco-dev/aco/cli/pluginscmd"
 	"github.com/aco-dev/aco/cli/reruncmd"
 	"github.com/aco-dev/aco/cli/runscmd"
 	"github.com/aco-dev/aco/cli/servercmd"
@@ -90,6 +91,7 @@ browser at the address aco server start prints.`,
 		mockllmcmd.NewCmd(f, nil),
 		patchescmd.NewCmd(f),
 		patchgencmd.NewCmd(f, nil),
+		pluginscmd.NewCmd(f, nil),
 		newLaunchCmd(f),
 	)
 	return root
