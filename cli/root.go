@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aco-dev/aco"
+	"github.com/aco-dev/aco/cli/apiwatchcmd"
 	"github.com/aco-dev/aco/cli/cmdutil"
 	"github.com/aco-dev/aco/cli/editcmd"
 	"github.com/aco-dev/aco/cli/launchcmd"
@@ -92,6 +93,7 @@ browser at the address aco server start prints.`,
 		patchescmd.NewCmd(f),
 		patchgencmd.NewCmd(f, nil),
 		pluginscmd.NewCmd(f, nil),
+		apiwatchcmd.NewCmd(f, nil),
 		newLaunchCmd(f),
 	)
 	return root
