@@ -139,14 +139,32 @@ def rebuild(method, data, kwargs=None):
             return fn(data, kwargs or {})
         except Exception:
             _log.log("%s: hook %s failed to rebuild a response; using %s" % (where(method), method["hook"], method["response_type"]), exc_info=True)
-    cls = resolve(method["response_type"])
+    return _build(resolve(method["response_type"]), data)
+
+
+def _build(cls, data):
     try:
         return cls.model_validate(data)
+    except Exception:
+        pass
+    try:
+        # A dump names every field, unset ones as null, and some SDK types
+        # refuse their own nulls (google-genai 1.0's parsed): unset is what
+        # they meant.
+        return cls.model_validate(_without_nulls(data))
     except Exception:
         # Validation is stricter than the SDK itself, which builds responses
         # leniently (extra fields, older shapes); construct() matches it and
         # the OpenAI models build nested types in it.
         return cls.model_construct(**data)
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def rebuild_chunk(sdk_import, entry):
@@ -159,11 +177,7 @@ def rebuild_chunk(sdk_import, entry):
     cls = resolve(name)
     if not isinstance(cls, type) or not callable(getattr(cls, "model_validate", None)):
         raise ValueError("recorded chunk type %s is not a pydantic model" % name)
-    data = entry.get("data")
-    try:
-        return cls.model_validate(data)
-    except Exception:
-        return cls.model_construct(**data)
+    return _build(cls, entry.get("data"))
 
 
 _hooks = {}
