@@ -6,6 +6,7 @@ types, and edited.
 Also run at the oldest together the declaration claims (test_patches_oldest.py)."""
 
 import asyncio
+from importlib import metadata
 
 import pytest
 import together
@@ -19,13 +20,20 @@ MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 STORY = "Tell me a story about a dragon"
 
 
+def base_url(addr):
+    # together 3 posts to /v1/... under a base URL of the program's; 2.x
+    # appends the path to a base that ends in /v1.
+    major = int(metadata.version("together").split(".")[0])
+    return "http://%s%s" % (addr, "" if major >= 3 else "/v1")
+
+
 def request(text="Add 1 to 42", **kw):
     return dict(model=MODEL, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}], **kw)
 
 
 @pytest.fixture
 def live(mockllm):
-    c = together.Together(base_url="http://" + mockllm.addr, api_key="x", max_retries=0)
+    c = together.Together(base_url=base_url(mockllm.addr), api_key="x", max_retries=0)
     yield c
     c.close()
 
@@ -33,7 +41,7 @@ def live(mockllm):
 @pytest.fixture
 def dead():
     """A client whose every HTTP request fails: what it gets came from the cache."""
-    c = together.Together(base_url="http://" + DEAD, api_key="x", max_retries=0)
+    c = together.Together(base_url=base_url(DEAD), api_key="x", max_retries=0)
     yield c
     c.close()
 
@@ -101,8 +109,8 @@ def test_stream_live_break_and_replay(live, dead, aco_server):
 
 def test_async_plain_and_stream(mockllm, aco_server):
     async def main():
-        c = together.AsyncTogether(base_url="http://" + mockllm.addr, api_key="x", max_retries=0)
-        d = together.AsyncTogether(base_url="http://" + DEAD, api_key="x", max_retries=0)
+        c = together.AsyncTogether(base_url=base_url(mockllm.addr), api_key="x", max_retries=0)
+        d = together.AsyncTogether(base_url=base_url(DEAD), api_key="x", max_retries=0)
         got = await c.chat.completions.create(**request("Double 21"))
         node = aco_server.node(API)
         aco_server.serve(node, text="cached 42")

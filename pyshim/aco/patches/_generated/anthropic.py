@@ -12,7 +12,7 @@ SCHEMA = 1
 SDK = {
     "distribution": "anthropic",
     "import": "anthropic",
-    "versions": ">=0.49,<3",
+    "versions": ">=1.0,<3",
     "verified": "2.14.0",
     "changelog": "https://github.com/anthropics/anthropic-sdk-python/blob/main/CHANGELOG.md",
     "releases": "https://github.com/anthropics/anthropic-sdk-python/releases",
