@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -23,6 +24,7 @@ import (
 	"github.com/aco-dev/aco/cli/cmdutil"
 	"github.com/aco-dev/aco/core/config"
 	"github.com/aco-dev/aco/patches"
+	"github.com/aco-dev/aco/plugins"
 	"github.com/aco-dev/aco/pyshim"
 )
 
@@ -49,6 +51,10 @@ type Options struct {
 	Format    string
 	NoFail    bool
 	Python    string // --python; $ACO_PYTHON, else python3
+	// Notifiers (--notifier, repeatable) receive each release's report:
+	// "github" (built in: the GitHub issue) or plugins by name. Empty means
+	// the config file's plugins.notifier, else github.
+	Notifiers []string
 }
 
 // NewCmd builds `aco apiwatch`. runF replaces the run function in tests of
@@ -88,6 +94,7 @@ findings (0 with --no-fail).`,
 	fl.StringVar(&opts.Repo, "repo", "", "the GitHub repository for issues, OWNER/NAME (default $GITHUB_REPOSITORY)")
 	fl.StringVar(&opts.GitHubAPI, "github-api", "", "GitHub API URL, for GitHub Enterprise (default $GITHUB_API_URL or api.github.com)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the issues instead of filing them (no token needed)")
+	fl.StringArrayVar(&opts.Notifiers, "notifier", nil, "where reports go: github, or a notifier plugin (aco plugins list); repeatable")
 	fl.StringVar(&opts.Format, "format", "text", "output: text, json or markdown")
 	fl.BoolVar(&opts.NoFail, "no-fail", false, "exit 0 even when a release breaks a declaration (the issue is the signal)")
 	fl.StringVar(&opts.Python, "python", "", "the Python that reads the sources, 3.9+ (default $ACO_PYTHON, else python3)")
@@ -109,8 +116,13 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return o.fail(err)
 	}
+	names, err := o.notifierNames()
+	if err != nil {
+		return o.fail(err)
+	}
+	onlyGitHub := len(names) == 1 && names[0] == "github"
 	var tracker apiwatch.Tracker
-	if !o.DryRun {
+	if !o.DryRun && slices.Contains(names, "github") {
 		if tracker, err = o.tracker(); err != nil {
 			return o.fail(err)
 		}
@@ -122,12 +134,18 @@ func Run(ctx context.Context, o *Options) error {
 	w := &apiwatch.Watcher{
 		Index:    &pypi.Client{BaseURL: o.Index, HTTP: o.HTTP},
 		Surface:  reader,
-		Tracker:  tracker,
 		Progress: &apiwatch.Progress{W: o.ErrOut, Terminal: isTerminal(o.ErrOut)},
+	}
+	if onlyGitHub {
+		w.Tracker = tracker
 	}
 	rep, err := w.Run(ctx, files)
 	if err != nil {
 		return o.fail(err)
+	}
+	notifyFailed := false
+	if !onlyGitHub && !o.DryRun {
+		notifyFailed = o.notify(ctx, names, tracker, rep)
 	}
 	if o.DryRun {
 		for i := range rep.Releases {
@@ -162,12 +180,79 @@ func Run(ctx context.Context, o *Options) error {
 		}
 	}
 	switch {
-	case rep.Failed():
+	case rep.Failed() || notifyFailed:
 		return &cmdutil.ExitError{Code: ExitError}
 	case rep.Breaking() > 0 && !o.NoFail:
 		return &cmdutil.ExitError{Code: ExitBreaking}
 	}
 	return nil
+}
+
+// notifierNames is --notifier, else the config file's choice, else github.
+func (o *Options) notifierNames() ([]string, error) {
+	if len(o.Notifiers) > 0 {
+		return o.Notifiers, nil
+	}
+	cfg, err := config.FromEnv(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := plugins.LoadConfig(plugins.ConfigPath(cfg.Home))
+	if err != nil {
+		return nil, err
+	}
+	if len(pc.Notifier) > 0 {
+		return pc.Notifier, nil
+	}
+	return []string{"github"}, nil
+}
+
+// notify sends each release with findings to every named notifier, the
+// built-in GitHub issue and plugins alike; one that fails does not keep the
+// report from the others. It reports whether any failed.
+func (o *Options) notify(ctx context.Context, names []string, tracker apiwatch.Tracker, rep *apiwatch.Report) bool {
+	cfg, err := config.FromEnv(o.Getenv)
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "aco apiwatch: %v\n", err)
+		return true
+	}
+	pc, err := plugins.LoadConfig(plugins.ConfigPath(cfg.Home))
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "aco apiwatch: %v\n", err)
+		return true
+	}
+	exeDir := ""
+	if exe, err := os.Executable(); err == nil {
+		exeDir = filepath.Dir(exe)
+	}
+	builtins := map[string]plugins.Notifier{}
+	if tracker != nil {
+		builtins["github"] = apiwatch.IssueNotifier{Tracker: tracker}
+	}
+	host := plugins.NewHost(plugins.HostOptions{Dirs: plugins.SearchPath(cfg.Home, pc, exeDir), Config: pc, Notifiers: builtins})
+	defer host.Close()
+	failed := false
+	for i := range rep.Releases {
+		r := &rep.Releases[i]
+		if len(r.Findings) == 0 {
+			continue
+		}
+		report, err := apiwatch.NotifierReport(r)
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "aco apiwatch: %v\n", err)
+			failed = true
+			continue
+		}
+		for _, out := range host.NotifyAll(ctx, names, report) {
+			if out.Err != nil {
+				failed = true
+				fmt.Fprintf(o.ErrOut, "aco apiwatch: notifier %s: %s\n", out.Name, aco.ErrorMessage(out.Err))
+				continue
+			}
+			fmt.Fprintf(o.ErrOut, "%s %s: sent to %s %s\n", report.SDK, report.ToVersion, out.Name, out.Delivery.Target)
+		}
+	}
+	return failed
 }
 
 func (o *Options) declarations() ([]*patches.File, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/aco-dev/aco/apiwatch"
 	"github.com/aco-dev/aco/apiwatch/apiwatchtest"
 	"github.com/aco-dev/aco/cli/cmdutil"
+	"github.com/aco-dev/aco/plugins/pluginstest"
 )
 
 type env map[string]string
@@ -223,5 +224,42 @@ func TestApiwatchJSONAndExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// --notifier sends the report through plugins too: here the shipped
+// markdown-file plugin, built and run as a real subprocess, beside the
+// built-in GitHub issue.
+func TestApiwatchNotifiesThroughPlugins(t *testing.T) {
+	dir := checkout(t)
+	ix := fixtureIndex(t, true)
+	gh := apiwatchtest.NewGitHub(t, "aco-dev", "aco", "s3cret")
+	home := t.TempDir()
+	pluginDir := pluginstest.Build(t, "aco-plugin-notifier-markdown")
+	pages := t.TempDir()
+	config := "plugins:\n  dir: " + pluginDir + "\n  notifiers:\n    markdown: {dir: " + pages + "}\n"
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := env{"ACO_HOME": home, "ACO_PYTHON": python(t), "GITHUB_TOKEN": "s3cret", "GITHUB_REPOSITORY": "aco-dev/aco", "GITHUB_API_URL": gh.URL()}
+	code, out, stderr := run(t, e, nil, "--dir", dir, "--index", ix.URL(), "--notifier", "github", "--notifier", "markdown", "--no-fail")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := len(gh.Issues()); n != 1 {
+		t.Errorf("%d GitHub issues, want 1 (the built-in notifier)", n)
+	}
+	page, err := os.ReadFile(filepath.Join(pages, "acme-2.0.0.md"))
+	if err != nil {
+		t.Fatalf("the markdown plugin wrote no page: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(string(page), "2.0.0") || !strings.Contains(string(page), "legacy_complete") {
+		t.Errorf("page lacks the findings:\n%s", page)
+	}
+
+	// A notifier that cannot be found fails the run, after the others got it.
+	code, _, stderr = run(t, e, nil, "--dir", dir, "--index", ix.URL(), "--notifier", "markdown", "--notifier", "pager", "--no-fail")
+	if code != ExitError || !strings.Contains(stderr, "pager") {
+		t.Errorf("missing notifier: exit %d, stderr %s", code, stderr)
 	}
 }
