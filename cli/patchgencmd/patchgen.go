@@ -10,14 +10,17 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/aco-dev/aco"
 	"github.com/aco-dev/aco/cli/cmdutil"
+	"github.com/aco-dev/aco/core/config"
 	"github.com/aco-dev/aco/core/launcher"
 	"github.com/aco-dev/aco/patches"
 	"github.com/aco-dev/aco/patchgen"
+	"github.com/aco-dev/aco/plugins"
 )
 
 // Options are the arguments and flags of `aco patchgen`.
@@ -30,6 +33,10 @@ type Options struct {
 	MaxRounds    int
 	Dir          string // the checkout; found from the working directory when empty
 	ResponseFile string
+	// DrafterName (--drafter) picks who drafts: "openai" (built in, any
+	// OpenAI-compatible endpoint) or a drafter plugin; empty means the
+	// config file's plugins.drafter, else openai.
+	DrafterName string
 
 	Getenv  func(string) string
 	Getwd   func() (string, error)
@@ -71,6 +78,7 @@ there for review and is only used with --allow-hooks.`,
 	cmd.Flags().BoolVar(&opts.AllowHooks, "allow-hooks", false, "let a draft add a Python hook module (else it is saved for review only)")
 	cmd.Flags().IntVar(&opts.MaxRounds, "max-rounds", 4, "drafts to try before giving up")
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "the aco checkout (default: found by walking up from the current directory)")
+	cmd.Flags().StringVar(&opts.DrafterName, "drafter", "", "who drafts: openai, or a drafter plugin (aco plugins list)")
 	cmd.Flags().StringVar(&opts.ResponseFile, "response", "", "a recorded response body (JSON) to verify against when the mock LLM does not speak this API")
 	return cmd
 }
@@ -107,17 +115,18 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	drafter := opts.Drafter
-	if drafter == nil {
-		d, err := patchgen.NewOpenAIDrafter(opts.Getenv)
-		if err != nil {
-			return err
-		}
-		drafter = d
-	}
 	cfg, err := (&cmdutil.Factory{Getenv: opts.Getenv}).Config()
 	if err != nil {
 		return err
+	}
+	drafter := opts.Drafter
+	if drafter == nil {
+		d, closeHost, err := chooseDrafter(cfg, opts.DrafterName, opts.Getenv)
+		if err != nil {
+			return err
+		}
+		defer closeHost()
+		drafter = d
 	}
 	res, err := patchgen.Run(ctx, patchgen.Options{
 		API:        opts.API,
@@ -142,4 +151,32 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.Out, "added %s to %s\n", opts.API, res.File)
 	return nil
+}
+
+// chooseDrafter returns the drafter named by --drafter or the config file:
+// the built-in go-openai one, or a plugin started through a host that the
+// returned function stops.
+func chooseDrafter(cfg config.Config, name string, getenv func(string) string) (patchgen.Drafter, func(), error) {
+	pc, err := plugins.LoadConfig(plugins.ConfigPath(cfg.Home))
+	if err != nil {
+		return nil, nil, err
+	}
+	if name == "" {
+		name = pc.Drafter
+	}
+	if name == "" || name == "openai" {
+		d, err := patchgen.NewOpenAIDrafter(getenv)
+		return d, func() {}, err
+	}
+	exeDir := ""
+	if exe, err := os.Executable(); err == nil {
+		exeDir = filepath.Dir(exe)
+	}
+	host := plugins.NewHost(plugins.HostOptions{Dirs: plugins.SearchPath(cfg.Home, pc, exeDir), Config: pc})
+	d, err := host.Drafter(name)
+	if err != nil {
+		host.Close()
+		return nil, nil, err
+	}
+	return patchgen.FromPluginDrafter(d), func() { host.Close() }, nil
 }

@@ -3,6 +3,7 @@ package patchgencmd
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/aco-dev/aco"
 	"github.com/aco-dev/aco/cli/cmdutil"
+	"github.com/aco-dev/aco/core/config"
+	"github.com/aco-dev/aco/core/mockllm"
+	"github.com/aco-dev/aco/patchgen"
+	"github.com/aco-dev/aco/plugins/pluginstest"
 )
 
 func TestFlags(t *testing.T) {
@@ -82,5 +87,32 @@ func TestRunRefusesBadSetup(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// --drafter picks a drafter plugin: the shipped Anthropic one, built and run
+// as a subprocess, drafting against the mock LLM's Messages API.
+func TestChooseDrafterPlugin(t *testing.T) {
+	mock := httptest.NewServer(mockllm.New(mockllm.Options{}).Handler())
+	defer mock.Close()
+	home := t.TempDir()
+	dir := pluginstest.Build(t, "aco-plugin-drafter-anthropic")
+	conf := "plugins:\n  dir: " + dir + "\n  drafters:\n    anthropic: {base_url: " + mock.URL + ", model: claude-test}\n"
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ANTHROPIC_API_KEY", "test-key")
+	cfg := config.Config{Home: home}
+	d, stop, err := chooseDrafter(cfg, "anthropic", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	got, err := d.Draft(t.Context(), patchgen.Prompt{Model: "claude-test", Messages: []patchgen.Message{{Role: "user", Content: "Add 1 to 41"}}, MaxTokens: 100})
+	if err != nil || strings.TrimSpace(got) != "42" {
+		t.Errorf("draft = %q, %v; want the mock's 42", got, err)
+	}
+	if _, _, err := chooseDrafter(cfg, "nosuch", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("unknown drafter: %v", err)
 	}
 }
