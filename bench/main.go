@@ -118,10 +118,12 @@ func run(runs, calls, ingest int) error {
 	if err := demoRewrite(e, runs); err != nil {
 		return err
 	}
-	if err := ingestRate(e, ingest, false); err != nil {
+	recorded, err := ingestRate(e, ingest, nil)
+	if err != nil {
 		return err
 	}
-	return ingestRate(e, ingest, true)
+	_, err = ingestRate(e, ingest, recorded)
+	return err
 }
 
 // startup runs the three-call agent alternately under python and aco-launch
@@ -226,10 +228,11 @@ func latency(e *env, calls int) error {
 
 // ingestRate drives the daemon with 8 concurrent runners over the real
 // protocol, each recording calls as fast as it can: nodes alone, as in a
-// run's first execution, or a cache look-up and then the node, as in a rerun
-// whose calls all miss.
-func ingestRate(e *env, perRunner int, lookup bool) error {
+// run's first execution, or, given the runs of a first pass, a rerun of
+// each: a cache look-up answered from the recording, then the node.
+func ingestRate(e *env, perRunner int, rerun []string) ([]string, error) {
 	const runners = 8
+	runs := make([]string, runners)
 	addr := fmt.Sprintf("127.0.0.1:%d", e.port)
 	errs := make(chan error, runners)
 	var wg sync.WaitGroup
@@ -238,7 +241,13 @@ func ingestRate(e *env, perRunner int, lookup bool) error {
 		wg.Add(1)
 		go func(r int) {
 			defer wg.Done()
-			errs <- runner(addr, r, perRunner, lookup, start)
+			prev := ""
+			if rerun != nil {
+				prev = rerun[r]
+			}
+			var err error
+			runs[r], err = runner(addr, r, perRunner, prev, start)
+			errs <- err
 		}(r)
 	}
 	t0 := time.Now()
@@ -248,23 +257,25 @@ func ingestRate(e *env, perRunner int, lookup bool) error {
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	total := runners * perRunner
 	what := "first execution: node only"
-	if lookup {
-		what = "rerun, all misses: look-up + node"
+	if rerun != nil {
+		what = "rerun: look-up answered from the recording + node"
 	}
 	fmt.Printf("server ingest, %d runners x %d calls (%s)\n", runners, perRunner, what)
 	fmt.Printf("  %8.0f calls/s   (target >= 5,000)\n\n", float64(total)/elapsed.Seconds())
-	return nil
+	return runs, nil
 }
 
-func runner(addr string, r, n int, lookup bool, start <-chan struct{}) error {
+// runner records n calls as one run; with prev it reruns that run instead,
+// looking each call up first (all must hit).
+func runner(addr string, r, n int, prev string, start <-chan struct{}) (string, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer conn.Close()
 	rd := bufio.NewReader(conn)
@@ -283,14 +294,19 @@ func runner(addr string, r, n int, lookup bool, start <-chan struct{}) error {
 		var m map[string]any
 		return m, json.Unmarshal(line, &m)
 	}
-	if err := send(map[string]any{"type": "hello", "protocol": 1, "name": fmt.Sprintf("ingest %d", r), "argv": []string{"bench"}}); err != nil {
-		return err
+	hello := map[string]any{"type": "hello", "protocol": 1, "name": fmt.Sprintf("ingest %d", r), "argv": []string{"bench"}}
+	if prev != "" {
+		hello["run_id"] = prev
 	}
-	hello, err := recv()
+	if err := send(hello); err != nil {
+		return "", err
+	}
+	session, err := recv()
 	if err != nil {
-		return err
+		return "", err
 	}
-	run, _ := hello["run_id"].(string)
+	run, _ := session["run_id"].(string)
+	lookup := prev != ""
 	<-start
 	output := map[string]any{"type": "openai.types.chat.ChatCompletion", "data": map[string]any{"choices": []any{map[string]any{"message": map[string]any{"content": "43"}}}}}
 	for i := 0; i < n; i++ {
@@ -298,30 +314,30 @@ func runner(addr string, r, n int, lookup bool, start <-chan struct{}) error {
 		node := fmt.Sprintf("n%d-%d-%d", time.Now().UnixNano(), r, i)
 		if lookup {
 			if err := send(map[string]any{"type": "cache_get", "id": i + 1, "run_id": run, "api": "openai.chat.completions.create", "input_hash": hash}); err != nil {
-				return err
+				return "", err
 			}
 			ans, err := recv()
 			if err != nil {
-				return err
+				return "", err
 			}
-			if node, _ = ans["node_id"].(string); node == "" {
-				return fmt.Errorf("cache_get answered %v", ans)
+			if node, _ = ans["node_id"].(string); node == "" || ans["hit"] != true {
+				return "", fmt.Errorf("a rerun's look-up missed: %v", ans)
 			}
 		}
 		prompt := fmt.Sprintf("Add 1 to %d", i)
 		if err := send(map[string]any{"type": "add_node", "run_id": run, "node_id": node, "api": "openai.chat.completions.create",
 			"model": "m", "input": map[string]any{"messages": []any{map[string]any{"role": "user", "content": prompt}}},
-			"input_hash": hash, "output": output, "input_text": prompt, "output_text": "43", "location": "bench.py:1"}); err != nil {
-			return err
+			"input_hash": hash, "output": output, "input_text": prompt, "output_text": "43", "location": "bench.py:1", "cached": lookup}); err != nil {
+			return "", err
 		}
 	}
 	// The server closes its side only after storing everything it was sent.
 	if err := send(map[string]any{"type": "deregister", "run_id": run, "status": "finished", "exit_code": 0}); err != nil {
-		return err
+		return "", err
 	}
 	conn.(*net.TCPConn).CloseWrite()
 	_, err = io.Copy(io.Discard, rd)
-	return err
+	return run, err
 }
 
 func median(d []time.Duration) time.Duration {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -55,6 +56,8 @@ type runState struct {
 	names      map[string]int         // subrun name → times started
 	pending    map[string]pendingCall // node id → what cache_get found, until add_node
 	previous   map[int]aco.Call       // the previous execution's calls by seq
+	recorded   map[string]*aco.Call   // the same, by input hash and occurrence
+	fresh      bool                   // a run in its first execution: nothing to look up
 	open       bool                   // a subrun not ended yet
 }
 
@@ -63,14 +66,28 @@ type pendingCall struct {
 	recorded   *aco.Call // nil for a new node
 }
 
-func newRunState(r *aco.Run) *runState {
-	return &runState{
+// newRunState numbers a run's execution. previous are the calls of the
+// execution before (nil for a new run), which answer most look-ups of a
+// rerun without reading the store.
+func newRunState(r *aco.Run, previous []aco.Call) *runState {
+	st := &runState{
 		run:        r,
 		occurrence: map[string]int{},
 		names:      map[string]int{},
 		pending:    map[string]pendingCall{},
 		open:       true,
+		fresh:      r.Execution == 1,
 	}
+	if len(previous) > 0 {
+		st.previous = make(map[int]aco.Call, len(previous))
+		st.recorded = make(map[string]*aco.Call, len(previous))
+		for i := range previous {
+			call := &previous[i]
+			st.previous[call.Seq] = *call
+			st.recorded[recordedKey(call.InputHash, call.Occurrence)] = call
+		}
+	}
+	return st
 }
 
 func newRunnerConn(s *Server, nc net.Conn) *runnerConn {
@@ -256,7 +273,7 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 		return aco.Errorf(aco.EINVALID, "runner speaks protocol %d, this server speaks %d: use the aco-launch of the same aco version as `aco server`", m.Protocol, protocol.Version)
 	}
 	var r *aco.Run
-	var previous map[int]aco.Call
+	var previous []aco.Call
 	if m.RunID != "" {
 		got, prev, err := c.startExecution(m.RunID)
 		switch {
@@ -284,8 +301,7 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 			return err
 		}
 	}
-	st := newRunState(r)
-	st.previous = previous
+	st := newRunState(r, previous)
 	c.mu.Lock()
 	c.top = st
 	c.mu.Unlock()
@@ -304,9 +320,10 @@ func (c *runnerConn) hello(m *protocol.Hello) error {
 }
 
 // startExecution starts a new execution of an existing run and returns the
-// previous execution's calls by position, so a call whose input changed
-// (a new node) can still show what the same step answered last time.
-func (c *runnerConn) startExecution(runID string) (*aco.Run, map[int]aco.Call, error) {
+// previous execution's calls: they answer the rerun's look-ups, and a call
+// whose input changed (a new node) can still show what the same step
+// answered last time.
+func (c *runnerConn) startExecution(runID string) (*aco.Run, []aco.Call, error) {
 	calls, err := c.s.store.Calls(c.ctx, runID)
 	if err != nil && !errors.Is(err, aco.ErrNotFound) {
 		return nil, nil, err
@@ -315,11 +332,11 @@ func (c *runnerConn) startExecution(runID string) (*aco.Run, map[int]aco.Call, e
 	if err != nil {
 		return nil, nil, err
 	}
-	previous := make(map[int]aco.Call, len(calls))
-	for _, call := range calls {
-		previous[call.Seq] = call
-	}
-	return r, previous, nil
+	return r, calls, nil
+}
+
+func recordedKey(inputHash string, occurrence int) string {
+	return inputHash + "\x00" + strconv.Itoa(occurrence)
 }
 
 func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
@@ -335,7 +352,7 @@ func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 		name = fmt.Sprintf("%s #%d", m.Name, n)
 	}
 	r, err := c.s.store.FindSubrun(c.ctx, m.Parent, name)
-	var previous map[int]aco.Call
+	var previous []aco.Call
 	switch {
 	case err == nil:
 		if r, previous, err = c.startExecution(r.ID); err != nil {
@@ -360,9 +377,7 @@ func (c *runnerConn) subrunStart(m *protocol.SubrunStart) error {
 	default:
 		return err
 	}
-	st := newRunState(r)
-	st.previous = previous
-	c.runs[r.ID] = st
+	c.runs[r.ID] = newRunState(r, previous)
 	c.reply(&protocol.Subrun{ID: m.ID, RunID: r.ID, Execution: r.Execution})
 	c.s.hub.Publish(Event{Type: "run", Run: r})
 	return nil
@@ -376,7 +391,7 @@ func (c *runnerConn) cacheGet(m *protocol.CacheGet) error {
 	occ := st.occurrence[m.InputHash]
 	st.occurrence[m.InputHash]++
 	res := &protocol.CacheResult{ID: m.ID}
-	call, err := c.s.store.FindCall(c.ctx, m.RunID, m.InputHash, occ)
+	call, err := c.lookUp(st, m.InputHash, occ)
 	switch {
 	case errors.Is(err, aco.ErrNotFound):
 		res.NodeID = newID(6)
@@ -400,6 +415,19 @@ func (c *runnerConn) cacheGet(m *protocol.CacheGet) error {
 	st.pending[res.NodeID] = pendingCall{occurrence: occ, recorded: call}
 	c.reply(res)
 	return nil
+}
+
+// lookUp finds the recorded call for (inputHash, occurrence): none in a
+// run's first execution, usually the previous execution's (read when the
+// run started), else any older one from the store.
+func (c *runnerConn) lookUp(st *runState, inputHash string, occ int) (*aco.Call, error) {
+	if st.fresh {
+		return nil, aco.ErrNotFound
+	}
+	if call, ok := st.recorded[recordedKey(inputHash, occ)]; ok {
+		return call, nil
+	}
+	return c.s.store.FindCall(c.ctx, st.run.ID, inputHash, occ)
 }
 
 // applyOutputOverwrite gives the runner what to return for an edited output.
