@@ -289,15 +289,25 @@ def _is_user_file(filename, sdk_dirs):
     return not filename.startswith(_skipped_dirs() + sdk_dirs)
 
 
+_user_files = {}  # (sdk_import, filename) -> whether it is the program's own
+
+
 def location(sdk_import):
     """file:line of the innermost frame that is the program's own code."""
-    sdk = sys.modules.get(sdk_import)
-    sdk_file = getattr(sdk, "__file__", None)
-    sdk_dirs = (os.path.dirname(sdk_file) + os.sep,) if sdk_file else ()
     frame = sys._getframe(1)
+    known = _user_files
+    sdk_dirs = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        if _is_user_file(filename, sdk_dirs):
+        mine = known.get((sdk_import, filename))
+        if mine is None:
+            # Each file is judged once: the walk passes the same SDK and
+            # stdlib frames on every call, and judging is string work.
+            if sdk_dirs is None:
+                sdk_file = getattr(sys.modules.get(sdk_import), "__file__", None)
+                sdk_dirs = (os.path.dirname(sdk_file) + os.sep,) if sdk_file else ()
+            mine = known[(sdk_import, filename)] = _is_user_file(filename, sdk_dirs)
+        if mine:
             return "%s:%d" % (filename, frame.f_lineno)
         frame = frame.f_back
     return ""
@@ -317,13 +327,13 @@ class Call:
         self.run_id = run_id
         self.kwargs = kwargs
         self.request = request  # the program's request: what request_hash covers
-        self.request_hash = request_hash
+        self._request_hash = request_hash
         self.sent = request  # the request the SDK got, after any input overwrite
         self.answer = answer
         self.started = started
         self.is_async = is_async
         self.t0 = time.perf_counter()
-        self.location = ""
+        self.location = None  # see locate()
         self.edited = False
         self.output_text_edit = None
         self.streaming = False
@@ -334,13 +344,33 @@ class Call:
         return self.method["api"]
 
     @property
+    def request_hash(self):
+        # Hashed on first use: with no cache look-up (a run's first
+        # execution) that is when the node is recorded, after the SDK has
+        # sent the request. request is the program's request as JSON, a copy
+        # of its own, so the hash is the one it had at the call.
+        if self._request_hash is None:
+            self._request_hash = input_hash(self.method["api"], self.request)
+        return self._request_hash
+
+    @property
     def node_id(self):
         return self.answer["node_id"]
+
+    def locate(self):
+        """Find where the program made the call, once. Called while the
+        program still waits in the call (its frames, lines and all, are
+        the same from the cache look-up until the SDK returns), after the
+        SDK has returned when it was called: for a stream that is while the
+        first tokens are on their way, not before the request goes out."""
+        if self.location is None:
+            self.location = location(self.sdk_import)
 
     def cached(self):
         """What to return without calling the SDK, or None."""
         if not self.answer.get("hit"):
             return None
+        self.locate()
         output = self.answer.get("output")
         if not isinstance(output, dict):
             return None
@@ -402,6 +432,7 @@ class Call:
 
     def finish(self, result):
         """Record what the SDK returned; returns what the program gets."""
+        self.locate()
         if self.streaming:
             return self._wrap_stream(result)
         response = result
@@ -521,7 +552,7 @@ class Call:
             "output": output,
             "input_text": self._safe("input_text", lambda: self._input_text(req)),
             "output_text": output_text,
-            "location": self.location,
+            "location": self.location or "",
             "started_at": self.started,
             "duration_ms": (time.perf_counter() - self.t0) * 1000.0,
             "stream": self.streaming,
@@ -604,6 +635,20 @@ def _manager_attr(manager, attr):
     return attr
 
 
+def _dump_chunk(chunk):
+    """to_json(chunk), by way of pydantic's own JSON encoder when chunk is a
+    pydantic model: the same document (plain strings, no sentinels), made
+    in Rust and parsed in C rather than walked in Python. The dumps are made
+    when the stream ends, while the program waits for its loop to finish."""
+    dump = getattr(chunk, "model_dump_json", None)
+    if dump is not None and getattr(chunk, "__pydantic_serializer__", None) is not None:
+        try:
+            return json.loads(dump())
+        except Exception:
+            pass
+    return to_json(chunk)
+
+
 class _Recorder:
     """Collects a live stream's chunks and records the node once, when the
     stream ends, is closed, or is garbage-collected unfinished. Chunks are
@@ -630,7 +675,7 @@ class _Recorder:
             return
         self.done = True
         try:
-            dumps = [{"type": type_name(type(c)), "data": to_json(c)} for c in self.chunks]
+            dumps = [{"type": type_name(type(c)), "data": _dump_chunk(c)} for c in self.chunks]
             self.call._record({"type": self.stream_type, "chunks": dumps}, self.call._stream_text(dumps), cached=False)
         except Exception:
             _log.log("%s: recording the stream failed" % self.call.api, exc_info=True)
@@ -937,12 +982,13 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     if streaming and is_raw:
         _log.log("%s: a raw streaming response passes through unrecorded" % method["api"])
         return None
-    h = input_hash(method["api"], request)
+    h = None
     if client.is_fresh(run_id):
         # A run's first execution has no recordings: name the node here and
         # spare the program the look-up's round trip.
         answer = {"type": "cache_result", "node_id": os.urandom(6).hex(), "hit": False}
     else:
+        h = input_hash(method["api"], request)
         try:
             answer = client.request({"type": "cache_get", "run_id": run_id, "api": method["api"], "input_hash": h})
         except Exception as e:
@@ -953,7 +999,6 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
             return None
     call = Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started, is_async)
     call.streaming, call.raw = streaming, is_raw
-    call.location = location(sdk_import)
     return call
 
 
