@@ -551,7 +551,7 @@ func TestServerKilledMidRun(t *testing.T) {
 	if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, info.PID)
+	waitGone(t, info.PID, w.port)
 	stdin.Write([]byte("go\n"))
 	stdin.Close()
 	rest, _ := out.ReadString(0)
@@ -563,7 +563,8 @@ func TestServerKilledMidRun(t *testing.T) {
 		t.Errorf("output after the kill = %q", rest)
 	}
 	if n := strings.Count(errb.String(), "aco: "); n != 1 {
-		t.Errorf("want one aco warning after the kill, got %q", errb.String())
+		log, _ := os.ReadFile(filepath.Join(w.home, "shim.log"))
+		t.Errorf("want one aco warning after the kill, got %q\nshim.log:\n%s", errb.String(), log)
 	}
 
 	// A new server still has the call recorded before the kill.
@@ -589,19 +590,21 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// waitGone waits for a killed process to disappear. The daemon is not our
-// child, so there is no Wait; SIGKILL is final, and the kernel reaps it (or
-// leaves a zombie whose ports are closed) promptly.
-func waitGone(t *testing.T, pid int) {
+// waitGone waits for a killed server to be gone: its runner port refuses
+// connections. The daemon is not our child, so there is no Wait, and a
+// zombie leader in /proc does not mean its sockets are closed yet (the other
+// threads of the process may still be exiting).
+func waitGone(t *testing.T, pid, port int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || bytes.Contains(stat, []byte(") Z ")) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err != nil {
 			return
 		}
+		c.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("process %d still alive after SIGKILL", pid)
+			t.Fatalf("server %d still accepts connections after SIGKILL", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
