@@ -426,3 +426,74 @@ def test_async_and_await_in_arguments():
         """
     )
     assert ns["out"] == '"alpha"' and T.get_origins(ns["out"]) == A
+
+
+@pytest.mark.parametrize(
+    "src, rewritten",
+    [
+        ("rows = []\nrows.append(x)", False),
+        ("def f(x):\n    counts = {}\n    return counts.get(x, 0)", False),
+        ("rows: list[str] = []\nrows += z\nrows.append(x)", False),
+        ("def f(x):\n    s = set()\n    def g():\n        s.add(x)", False),
+        ("CACHE = {}\nclass C:\n    def m(self, k):\n        return CACHE.get(k)", False),
+        ("a = b = [i for i in z]\nb.extend(x)", False),
+        # a parameter, another binding, or a name something else may rebind
+        ("def f(rows, x):\n    rows.append(x)", True),
+        ("rows = []\nrows = make()\nrows.append(x)", True),
+        ("rows = []\nfor rows in z:\n    pass\nrows.append(x)", True),
+        ("rows = []\nif (rows := z):\n    pass\nrows.append(x)", True),
+        ("rows = []\ndef g():\n    global rows\n    rows = z\nrows.append(x)", True),
+        ("def f():\n    rows = []\n    def g():\n        nonlocal rows\n        rows = z\n    rows.append(x)", True),
+        ("rows = []\nh = lambda rows: rows.append(x)", True),
+        ("d = {}\nout = [d.get(x) for d in ds]", True),
+        ("from m import *\nrows = []\nrows.append(x)", True),
+        ("class C:\n    items = []\n    items.append(x)", True),
+        ("import d\nd = {}\nd.get(x)", True),
+        # not a method that keeps its arguments: fromkeys makes a new dict
+        ("d = {}\nout = d.fromkeys(x)", True),
+        ("rows = []\nrows.join(x)", True),
+        ("def f(x):\n    rows = list()\n    rows.append(x)", False),
+        ("def f(x):\n    rows = list()\n    rows.append(x)\ndef list():\n    pass", True),
+        ("def f(x, set):\n    s = set()\n    s.add(x)", True),
+        ("rows = list(z)\nrows.append(x)", True),
+    ],
+)
+def test_methods_of_fresh_containers_are_left_alone(src, rewritten):
+    tree = transform.rewrite(src, "<t>")
+    assert ("_@aco" in ast.unparse(tree)) == rewritten
+    compile(tree, "<t>", "exec", dont_inherit=True)
+
+
+def test_taint_goes_through_containers_left_alone():
+    ns = run(
+        """
+        def collect(xs):
+            rows = []
+            counts = {}
+            for x in xs:
+                rows.append(x.upper())
+                counts[x] = counts.get(x, 0) + 1
+            return "-".join(rows), counts.get(xs[0]), rows.pop()
+        joined, n, last = collect([A, B, A])
+        """
+    )
+    assert ns["joined"] == "ALPHA-BETA-ALPHA" and T.get_origins(ns["joined"]) == A | B
+    assert ns["n"] == 2
+    assert ns["last"] == "ALPHA" and T.get_origins(ns["last"]) == A
+
+
+def test_every_node_made_has_a_place_in_the_source():
+    src = textwrap.dedent(
+        """
+        import json
+        def f(items, name):
+            parts = [f"{name}-{i}: {item!r:>4}" for i, item in enumerate(items)]
+            return json.dumps(", ".join(p for p in parts)) + "%s" % name
+        """
+    )
+    tree = transform.rewrite(src, "<t>")
+    placed = [n for n in ast.walk(tree) if "lineno" in n._attributes]
+    # Reading a position the rewrite forgot to set raises AttributeError.
+    assert all(1 <= n.lineno <= n.end_lineno <= 5 for n in placed)
+    helpers_used = [n for n in placed if isinstance(n, ast.Name) and n.id == transform.HELPERS_NAME]
+    assert len(helpers_used) >= 4
