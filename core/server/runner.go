@@ -468,9 +468,13 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 		// never served from the cache) still counts for its hash.
 		p.occurrence = st.occurrence[m.InputHash]
 		st.occurrence[m.InputHash]++
-		var err error
-		if p.recorded, err = c.s.store.GetCall(c.ctx, m.NodeID); err != nil && !errors.Is(err, aco.ErrNotFound) {
-			return err
+		if !st.fresh {
+			// A rerun's node may be recorded already; a first
+			// execution's, named by the runner, cannot be.
+			var err error
+			if p.recorded, err = c.s.store.GetCall(c.ctx, m.NodeID); err != nil && !errors.Is(err, aco.ErrNotFound) {
+				return err
+			}
 		}
 	}
 	occ, prev := p.occurrence, p.recorded
