@@ -94,6 +94,12 @@ type Edge struct {
 	Via    EdgeVia `json:"via"`
 }
 
+// CallRecord is a call with the edges into it, as the server records them.
+type CallRecord struct {
+	Call  *Call
+	Edges []Edge
+}
+
 // LogEntry is what a program wrote with aco.log(...).
 type LogEntry struct {
 	RunID   string    `json:"run_id"`
@@ -149,6 +155,9 @@ type Store interface {
 	PutCall(ctx context.Context, c *Call) error
 	// RecordCall does PutCall and AddEdges(edges) in one write.
 	RecordCall(ctx context.Context, c *Call, edges []Edge) error
+	// RecordCalls does RecordCall for many calls in one write; a record
+	// that fails is left out, and its error returned, without the others.
+	RecordCalls(ctx context.Context, records []CallRecord) error
 	EditCall(ctx context.Context, nodeID string, e CallEdit) error
 	// Calls lists the calls of a run's current execution, in Seq order.
 	Calls(ctx context.Context, runID string) ([]Call, error)

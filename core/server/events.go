@@ -99,13 +99,15 @@ func (h *Hub) Close() {
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	defer s.wg.Done()
+	// Subscribed before the handshake completes, so that whatever happens
+	// after the page's socket opens reaches it.
+	events, unsubscribe := s.hub.Subscribe()
+	defer unsubscribe()
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return
 	}
 	defer conn.CloseNow()
-	events, unsubscribe := s.hub.Subscribe()
-	defer unsubscribe()
 	// The page sends nothing; reading only notices it going away.
 	ctx := conn.CloseRead(s.ctx)
 	for {

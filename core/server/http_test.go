@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -210,9 +211,11 @@ func TestEventsStreamRunsNodesAndEdges(t *testing.T) {
 	var got []string
 	deadline := time.Now().Add(10 * time.Second)
 	for len(got) < 6 && time.Now().Before(deadline) {
-		_, b, err := ws.Read(t.Context())
+		ctx, cancel := context.WithDeadline(t.Context(), deadline)
+		_, b, err := ws.Read(ctx)
+		cancel()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("after events %v: %v", got, err)
 		}
 		var ev struct {
 			Type string

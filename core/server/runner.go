@@ -44,9 +44,13 @@ type runnerConn struct {
 }
 
 type write struct {
-	what string // the message type, for the log
-	fn   func(context.Context) error
+	what   string // the message type, for the log
+	fn     func(context.Context) error
+	record *aco.CallRecord // a node: stored with the nodes queued beside it
 }
+
+// maxRecordBatch bounds how many queued nodes one transaction stores.
+const maxRecordBatch = 256
 
 // runState counts what the server must number within one execution of a run.
 type runState struct {
@@ -542,16 +546,7 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 		}
 	}
 	c.family.Add(m.NodeID, m.OutputText)
-	c.enqueue(m, func(ctx context.Context) error {
-		if err := c.s.store.RecordCall(ctx, call, edges); err != nil {
-			return err
-		}
-		c.s.hub.Publish(Event{Type: "node", Node: call})
-		for i := range edges {
-			c.s.hub.Publish(Event{Type: "edge", Edge: &edges[i]})
-		}
-		return nil
-	})
+	c.writes <- write{what: m.MessageType(), record: &aco.CallRecord{Call: call, Edges: edges}}
 	return nil
 }
 
@@ -561,14 +556,66 @@ func (c *runnerConn) enqueue(m protocol.Message, fn func(context.Context) error)
 
 // writer stores the queued writes in order. Writes are not cancelled when
 // the server stops: what a runner sent is stored before the server exits.
+//
+// Nodes that queued up while the previous write was committing are stored
+// together in one transaction: a runner makes calls faster than one commit
+// per call allows.
 func (c *runnerConn) writer() {
 	defer close(c.writerDone)
+	var batch []aco.CallRecord
 	for w := range c.writes {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := w.fn(ctx); err != nil {
-			c.s.log.Error("storing runner message failed", "type", w.what, "err", err)
+		for w.record != nil {
+			batch = append(batch, *w.record)
+			next, more := c.nextQueued()
+			if !more || len(batch) == maxRecordBatch {
+				c.storeRecords(batch)
+				batch = batch[:0]
+				if !more {
+					break
+				}
+			}
+			w = next
 		}
-		cancel()
+		if w.fn != nil {
+			// In order: the nodes queued before this write go first.
+			if len(batch) > 0 {
+				c.storeRecords(batch)
+				batch = batch[:0]
+			}
+			c.storeWrite(w)
+		}
+	}
+}
+
+// nextQueued returns the next queued write without waiting for one.
+func (c *runnerConn) nextQueued() (write, bool) {
+	select {
+	case w, ok := <-c.writes:
+		return w, ok
+	default:
+		return write{}, false
+	}
+}
+
+func (c *runnerConn) storeWrite(w write) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.fn(ctx); err != nil {
+		c.s.log.Error("storing runner message failed", "type", w.what, "err", err)
+	}
+}
+
+func (c *runnerConn) storeRecords(batch []aco.CallRecord) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.s.store.RecordCalls(ctx, batch); err != nil {
+		c.s.log.Error("storing nodes failed", "count", len(batch), "err", err)
+	}
+	for _, r := range batch {
+		c.s.hub.Publish(Event{Type: "node", Node: r.Call})
+		for i := range r.Edges {
+			c.s.hub.Publish(Event{Type: "edge", Edge: &r.Edges[i]})
+		}
 	}
 }
 

@@ -98,20 +98,61 @@ func (db *DB) PutCall(ctx context.Context, c *aco.Call) error {
 // every call this way, and one commit instead of two per call is what lets
 // it keep up with many runners.
 func (db *DB) RecordCall(ctx context.Context, c *aco.Call, edges []aco.Edge) error {
-	put, err := db.putCallFunc(c)
-	if err != nil {
-		return err
-	}
-	add, err := db.addEdgesFunc(edges)
-	if err != nil {
-		return err
-	}
-	return db.update(ctx, func(tx *sql.Tx) error {
-		if err := put(tx); err != nil {
-			return err
+	return db.RecordCalls(ctx, []aco.CallRecord{{Call: c, Edges: edges}})
+}
+
+// RecordCalls stores many calls with their edges in one transaction, each
+// in a savepoint of its own: a record that fails (its run is gone) is left
+// out and its error returned, joined with the others', while the rest are
+// stored.
+func (db *DB) RecordCalls(ctx context.Context, records []aco.CallRecord) error {
+	type write struct{ put, add writeFunc }
+	writes := make([]write, 0, len(records))
+	var errs []error
+	for _, r := range records {
+		put, err := db.putCallFunc(r.Call)
+		if err == nil {
+			var add writeFunc
+			if add, err = db.addEdgesFunc(r.Edges); err == nil {
+				writes = append(writes, write{put, add})
+				continue
+			}
 		}
-		return add(tx)
+		errs = append(errs, err)
+	}
+	if len(writes) == 0 {
+		return errors.Join(errs...)
+	}
+	var failed []error
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		failed = failed[:0]
+		if len(writes) == 1 {
+			if err := writes[0].put(tx); err != nil {
+				return err
+			}
+			return writes[0].add(tx)
+		}
+		for _, w := range writes {
+			if _, err := tx.Exec("SAVEPOINT rec"); err != nil {
+				return err
+			}
+			err := w.put(tx)
+			if err == nil {
+				err = w.add(tx)
+			}
+			if err != nil {
+				failed = append(failed, err)
+				if _, rerr := tx.Exec("ROLLBACK TO rec"); rerr != nil {
+					return rerr
+				}
+			}
+			if _, err := tx.Exec("RELEASE rec"); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	return errors.Join(append(append(errs, err), failed...)...)
 }
 
 // putCallFunc checks c and returns the write that stores it.

@@ -806,6 +806,26 @@ func testRecordCall(t *testing.T, s aco.Store) {
 	wantCode(t, "RecordCall with a bad edge", s.RecordCall(ctx, newCall("run-rc", "rc-3", 2, 1), bad), aco.EINVALID)
 	wantNotFound(t, "the call of a refused RecordCall", func() error { _, err := s.GetCall(ctx, "rc-3"); return err }())
 	wantCode(t, "RecordCall into a missing run", s.RecordCall(ctx, newCall("no-such-run", "rc-4", 0, 1), nil), aco.ENOTFOUND)
+
+	// Many at once: the one into a missing run is left out, the rest stored.
+	batch := []aco.CallRecord{
+		{Call: newCall("run-rc", "rc-5", 3, 1), Edges: []aco.Edge{{RunID: "run-rc", Source: "rc-2", Target: "rc-5", Via: aco.ViaTaint}}},
+		{Call: newCall("no-such-run", "rc-6", 0, 1)},
+		{Call: newCall("run-rc", "rc-7", 4, 1)},
+	}
+	if err := s.RecordCalls(ctx, batch); aco.ErrorCode(err) != aco.ENOTFOUND {
+		t.Errorf("RecordCalls with one bad record = %v, want its not-found error", err)
+	}
+	for _, id := range []string{"rc-5", "rc-7"} {
+		mustGetCall(t, s, id)
+	}
+	wantNotFound(t, "the failed record", func() error { _, err := s.GetCall(ctx, "rc-6"); return err }())
+	if got, _ := s.Edges(ctx, "run-rc"); len(got) != 2 {
+		t.Errorf("edges after RecordCalls = %v, want 2", got)
+	}
+	if err := s.RecordCalls(ctx, nil); err != nil {
+		t.Errorf("RecordCalls(nil) = %v", err)
+	}
 }
 
 func testEdges(t *testing.T, s aco.Store) {
