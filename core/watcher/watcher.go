@@ -86,6 +86,18 @@ type Options struct {
 	OnResult func(Result)
 }
 
+// sharedTempDir reports whether dir is a temporary directory every program
+// shares (/tmp and the like): a script run from there names it as its
+// project, but watching it would rewrite everybody's files below it.
+func sharedTempDir(dir string) bool {
+	for _, d := range []string{os.TempDir(), "/tmp", "/var/tmp", "/dev/shm"} {
+		if c, err := filepath.EvalSymlinks(d); err == nil && c == dir {
+			return true
+		}
+	}
+	return false
+}
+
 // Watcher watches project roots and keeps their cached bytecode fresh. Its
 // goroutines (the event loop and one per interpreter's worker) belong to it:
 // Close stops them, kills the worker processes and waits.
@@ -167,7 +179,7 @@ func (w *Watcher) Watch(root, interpreter string) error {
 	if err != nil {
 		return err
 	}
-	if root == w.opts.Home || root == filepath.Dir(root) {
+	if root == w.opts.Home || root == filepath.Dir(root) || sharedTempDir(root) {
 		return aco.Errorf(aco.EINVALID, "not watching %s: as a project root it would have aco watch and rewrite everything under it; run the program from its project's directory to have its bytecode kept fresh", root)
 	}
 	w.mu.Lock()

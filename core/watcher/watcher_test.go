@@ -392,6 +392,8 @@ func TestWatchRejectsBadArguments(t *testing.T) {
 		{"no interpreter", h.root, "", aco.EINVALID},
 		{"the file system's root", "/", h.python, aco.EINVALID},
 		{"the home directory", h.w.opts.Home, h.python, aco.EINVALID},
+		{"the shared temp directory", os.TempDir(), h.python, aco.EINVALID},
+		{"/tmp", "/tmp", h.python, aco.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
