@@ -196,6 +196,40 @@ def test_hook_rewrites_user_modules_only(tmp_path):
     assert os.path.isfile(cache.cache_path(str(tmp_path / "proj/pkg/sub.py")))
 
 
+def test_hook_finds_a_module_where_python_would(tmp_path):
+    # The hook searches only the sys.path prefix that can hold user code,
+    # so a module is loaded from where python would load it: an earlier
+    # entry outside the project still wins over the project's copy, a
+    # project below a sys.path entry is found through that entry, and a
+    # package in a virtualenv kept in the project is left to python.
+    write(tmp_path / "proj/shadowed.py", "value = f'{1}'\n")
+    write(tmp_path / "proj/mine.py", "value = f'{1}'\n")
+    write(tmp_path / "proj/sub/deep.py", "value = f'{3}'\n")
+    write(tmp_path / "outside/shadowed.py", "value = f'{2}'\n")
+    write(tmp_path / "proj/.venv/pyvenv.cfg", "")
+    write(tmp_path / "proj/.venv/lib/site-packages/vend/__init__.py", "")
+    write(tmp_path / "proj/.venv/lib/site-packages/vend/inner.py", "value = f'{4}'\n")
+    code = textwrap.dedent(
+        """
+        import os, sys
+        from aco.rewrite import hook
+        hook.install(["proj"])
+        sys.path[:0] = [os.path.abspath("outside"), os.path.abspath("proj"), os.getcwd(), os.path.abspath("proj/.venv/lib/site-packages")]
+        import shadowed, mine, proj.sub.deep as deep, vend.inner as inner
+        for m in (shadowed, mine, deep, inner):
+            print(m.__name__, type(m.__loader__).__name__, m.value)
+        """
+    )
+    out = run_python(code, tmp_path)
+    rows = [out[i : i + 3] for i in range(0, len(out), 3)]
+    assert rows == [
+        ["shadowed", "SourceFileLoader", "2"],
+        ["mine", "RewritingLoader", "1"],
+        ["proj.sub.deep", "RewritingLoader", "3"],
+        ["vend.inner", "SourceFileLoader", "4"],
+    ]
+
+
 def test_rewrite_off_switch(tmp_path):
     write(tmp_path / "proj/mod.py", "value = f'{1}'\n")
     out = run_python(HOOK_PROBE.format(mods="mod"), tmp_path, {"ACO_REWRITE": "0"})

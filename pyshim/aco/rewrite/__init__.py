@@ -6,3 +6,10 @@ long-lived worker the server's file watcher keeps the cache fresh with
 
 Importing this package does nothing; ACO_REWRITE=0 turns rewriting off.
 """
+
+import os
+
+
+def enabled():
+    """Whether rewriting is on (ACO_REWRITE is not "0")."""
+    return os.environ.get("ACO_REWRITE", "1") != "0"

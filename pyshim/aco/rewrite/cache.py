@@ -15,7 +15,6 @@ import importlib.util
 import marshal
 import os
 import sys
-import tempfile
 import threading
 
 from aco.rewrite import transform
@@ -93,6 +92,8 @@ def _unpack(blob, source_hash):
 def _write_atomic(target, blob):
     d = os.path.dirname(target)
     os.makedirs(d, exist_ok=True)
+    import tempfile  # here: most runs find their bytecode fresh and write none
+
     fd, tmp = tempfile.mkstemp(dir=d, prefix=os.path.basename(target) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

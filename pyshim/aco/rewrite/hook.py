@@ -15,14 +15,12 @@ import threading
 from importlib.machinery import PathFinder, SourceFileLoader
 
 from aco import _log
-from aco.rewrite import paths, transform
+from aco.rewrite import enabled, paths, transform
 
 _installed = None
 _install_lock = threading.Lock()
 
 
-def enabled():
-    return os.environ.get("ACO_REWRITE", "1") != "0"
 
 
 class RewritingLoader(SourceFileLoader):
@@ -69,34 +67,70 @@ def _failed(path, e):
 
 class RewritingFinder:
     def __init__(self, roots):
-        self.roots = paths.normalize_roots(roots)
         self._busy = threading.local()
+        self.roots = roots
 
-    def _under_roots(self, entries):
-        for e in entries:
-            try:
-                real = os.path.join(os.path.realpath(e or os.getcwd()), "")
-            except (TypeError, ValueError, OSError):
-                continue
-            for r in self.roots:
-                # The entry is inside a root, or a root is inside the entry
-                # (a project below a sys.path directory).
-                if real.startswith(r) or r.startswith(real):
-                    return True
-        return False
+    @property
+    def roots(self):
+        return self._roots
+
+    @roots.setter
+    def roots(self, roots):
+        self._roots = paths.normalize_roots(roots)
+        self._searchable = {}  # absolute path entry -> whether user code can be found through it
+
+    def _entry_searchable(self, entry):
+        # Whether a module found through this sys.path (or package __path__)
+        # entry can be the user's: the entry is inside a root but not in
+        # installed code (a virtualenv kept in the project, say), or a root
+        # is inside it (a project below a sys.path directory). Judged once
+        # per entry: every import asks, and realpath is a system call per
+        # path component.
+        known = self._searchable.get(entry) if type(entry) is str else None
+        if known is not None:
+            return known
+        absolute = type(entry) is str and os.path.isabs(entry)
+        try:
+            real = os.path.join(os.path.realpath(entry or os.getcwd()), "")
+        except (TypeError, ValueError, OSError):
+            return False
+        found = False
+        for r in self._roots:
+            if r.startswith(real) or (real.startswith(r) and paths.is_user_file(real + "_.py", self._roots)):
+                found = True
+                break
+        if absolute:
+            self._searchable[entry] = found
+        return found
+
+    def _search_path(self, entries):
+        """The entries to look for a user module in: the prefix of entries
+        that ends at the last searchable one, so that a module is found
+        where python would find it (an earlier entry still wins), and the
+        entries after it, which hold no user code, are not searched twice.
+        Empty for a package outside the roots, and for a top-level import
+        when only the script's directory is a root and lacks the module's
+        file: the common imports pass through at the cost of a dict look-up
+        per entry."""
+        searchable = self._entry_searchable
+        last = 0
+        for i, e in enumerate(entries, 1):
+            if searchable(e):
+                last = i
+        return list(entries[:last])
 
     def find_spec(self, fullname, path=None, target=None):
         if getattr(self._busy, "on", False):
             return None
         self._busy.on = True
         try:
-            entries = sys.path if path is None else path
-            if not self._under_roots(entries):
+            search = self._search_path(sys.path if path is None else path)
+            if not search:
                 return None
-            spec = PathFinder.find_spec(fullname, path, target)
+            spec = PathFinder.find_spec(fullname, search, target)
             if spec is None or type(spec.loader) is not SourceFileLoader or not spec.origin:
                 return None
-            if not paths.is_user_file(spec.origin, self.roots) or _opted_out(spec.origin):
+            if not paths.is_user_file(spec.origin, self._roots) or _opted_out(spec.origin):
                 return None
             spec.loader = RewritingLoader(spec.loader.name, spec.loader.path)
             return spec

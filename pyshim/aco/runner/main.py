@@ -58,10 +58,12 @@ def _install_rewriting(target):
 
         if client.get() is None:
             return
+        import aco.rewrite
+
+        if not aco.rewrite.enabled():
+            return  # before importing the hook, which costs start-up time
         from aco.rewrite import hook
 
-        if not hook.enabled():
-            return
         hook.install([target.root])
         _rewriting = True
     except Exception:
