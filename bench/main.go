@@ -29,8 +29,9 @@ func main() {
 	runs := flag.Int("runs", 15, "process runs per side for the start-up benchmark")
 	calls := flag.Int("calls", 300, "calls per side for the latency benchmark")
 	ingest := flag.Int("ingest", 4000, "calls per runner for the ingest benchmark (8 runners)")
+	only := flag.String("only", "", "run one benchmark: startup, latency, demo or ingest")
 	flag.Parse()
-	if err := run(*runs, *calls, *ingest); err != nil {
+	if err := run(*runs, *calls, *ingest, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -70,7 +71,7 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func run(runs, calls, ingest int) error {
+func run(runs, calls, ingest int, only string) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -109,21 +110,36 @@ func run(runs, calls, ingest int) error {
 	defer e.command(filepath.Join(e.bin, "aco"), "server", "stop").Run()
 
 	fmt.Printf("aco benchmarks (%s)\n\n", time.Now().Format("2006-01-02 15:04"))
-	if err := startup(e, runs); err != nil {
-		return err
+	benches := []struct {
+		name string
+		run  func() error
+	}{
+		{"startup", func() error { return startup(e, runs) }},
+		{"latency", func() error { return latency(e, calls) }},
+		{"demo", func() error { return demoRewrite(e, runs) }},
+		{"ingest", func() error {
+			recorded, err := ingestRate(e, ingest, nil)
+			if err != nil {
+				return err
+			}
+			_, err = ingestRate(e, ingest, recorded)
+			return err
+		}},
 	}
-	if err := latency(e, calls); err != nil {
-		return err
+	known := false
+	for _, b := range benches {
+		if only != "" && only != b.name {
+			continue
+		}
+		known = true
+		if err := b.run(); err != nil {
+			return err
+		}
 	}
-	if err := demoRewrite(e, runs); err != nil {
-		return err
+	if !known {
+		return fmt.Errorf("-only %q: no such benchmark (startup, latency, demo or ingest)", only)
 	}
-	recorded, err := ingestRate(e, ingest, nil)
-	if err != nil {
-		return err
-	}
-	_, err = ingestRate(e, ingest, recorded)
-	return err
+	return nil
 }
 
 // startup runs the three-call agent alternately under python and aco-launch
