@@ -22,14 +22,15 @@ import copy
 import copyreg
 import threading
 
-from aco.taint import values
+from aco.taint import values, wrappers
 from aco.taint.wrappers import intern
 
 # Responses are walked further than wrap()'s default: a long chat completion
 # with logprobs has many small strings, all from the one call.
 RESPONSE_BUDGET = 200000
 
-_swaps = {}
+_swaps = {}  # class -> its swap class, or None: also the swap classes themselves
+_UNKNOWN = object()
 _swap_classes = set()
 _swaps_lock = threading.Lock()
 
@@ -41,12 +42,10 @@ def wrap_response(obj, node_id):
         o = intern((node_id,))
         if not o:
             return obj
-        kind = values._kind(type(obj))
-        if kind != values._MODEL:
+        if values._kind(type(obj)) != values._MODEL:
             return values.wrap(obj, o, RESPONSE_BUDGET, values.TEXT)
-        budget = [RESPONSE_BUDGET]
-        values._wrap_fields(obj, o, values.DEPTH * 2, budget, values.TEXT)
-        _swap_models(obj, values.DEPTH * 2)
+        wrappers.active = True
+        _model(obj, o, values.DEPTH * 2, [RESPONSE_BUDGET])
         return obj
     except Exception:
         from aco import _log
@@ -55,27 +54,108 @@ def wrap_response(obj, node_id):
         return obj
 
 
-def _swap_models(obj, depth):
-    # The nested models need their properties too (a ParsedResponse's
-    # output items), so every model reachable from the response is visited.
-    if depth <= 0:
+# The walk below runs on every streamed chunk, before the program sees it,
+# so it is values.wrap specialised for SDK models: one pass that taints the
+# strings and swaps the classes, the common types tested inline, the lists
+# and dicts changed in place, and anything unusual left to values.
+
+
+_LEAVES = frozenset((type(None), bool, int, float, complex))  # never tainted
+_new_str = str.__new__
+_new_bytes = bytes.__new__
+_TaintStr = wrappers.TaintStr
+_TaintBytes = wrappers.TaintBytes
+
+
+def _model(m, o, depth, budget):
+    t = type(m)
+    sub = _swaps.get(t, _UNKNOWN)
+    if sub is _UNKNOWN:
+        sub = _swap_class(t)
+    if sub is not None:
+        object.__setattr__(m, "__class__", sub)
+    d = getattr(m, "__dict__", None)
+    if type(d) is dict:
+        _dict(d, o, depth, budget)
+    d = getattr(m, "__pydantic_extra__", None)
+    if type(d) is dict and d:
+        _dict(d, o, depth, budget)
+
+
+def _dict(d, o, depth, budget):
+    # Values of existing keys are replaced while iterating: the dict's size
+    # never changes, which is all its iterator checks.
+    budget[0] -= len(d)
+    if budget[0] < 0:
         return
-    t = type(obj)
+    for k, x in d.items():
+        if x is None:  # most fields of an SDK model, in most responses
+            continue
+        t = type(x)
+        if t is str:
+            v = _new_str(_TaintStr, x)
+            v._aco_origins = o
+            d[k] = v
+        elif t not in _LEAVES:
+            nx = _item(x, t, o, depth, budget)
+            if nx is not x:
+                d[k] = nx
+
+
+def _list(v, o, depth, budget):
+    budget[0] -= len(v)
+    if budget[0] < 0:
+        return
+    for i, x in enumerate(v):
+        t = type(x)
+        if t is str:
+            s = _new_str(_TaintStr, x)
+            s._aco_origins = o
+            v[i] = s
+        elif t not in _LEAVES:
+            nx = _item(x, t, o, depth, budget)
+            if nx is not x:
+                v[i] = nx
+
+
+def _item(x, t, o, depth, budget):
+    """x (of type t, not a str or a leaf) tainted: x itself changed in place,
+    or a new value."""
+    if depth <= 0:
+        return x
+    if t is list:
+        _list(x, o, depth - 1, budget)
+        return x
+    if t is dict:
+        _dict(x, o, depth - 1, budget)
+        return x
+    if t is bytes:
+        b = _new_bytes(_TaintBytes, x)
+        b._aco_origins = o
+        return b
     k = values._kind(t)
     if k == values._MODEL:
-        sub = _swap_class(t)
-        if sub is not None:
-            object.__setattr__(obj, "__class__", sub)
-        for d in (getattr(obj, "__dict__", None), getattr(obj, "__pydantic_extra__", None)):
-            if type(d) is dict:
-                for x in d.values():
-                    _swap_models(x, depth - 1)
-    elif k in (values._LIST, values._TUPLE):
-        for x in obj:
-            _swap_models(x, depth - 1)
-    elif k == values._DICT:
-        for x in obj.values():
-            _swap_models(x, depth - 1)
+        _model(x, o, depth - 1, budget)
+        return x
+    if k == values._TUPLE:
+        budget[0] -= len(x)
+        out = tuple(_any(i, o, depth - 1, budget) for i in x)
+        return x if all(a is b for a, b in zip(out, x)) else out
+    # Wrappers, subclasses of list and dict, named tuples, sets, proxyable
+    # objects: rare in a response, and values knows them all.
+    budget[0] += 1  # values counts x again
+    return values._wrap_item(x, o, depth, budget, values.TEXT)
+
+
+def _any(x, o, depth, budget):
+    t = type(x)
+    if t is str:
+        s = _new_str(_TaintStr, x)
+        s._aco_origins = o
+        return s
+    if t in _LEAVES:
+        return x
+    return _item(x, t, o, depth, budget)
 
 
 def _swap_class(cls):
@@ -96,6 +176,7 @@ def _swap_class(cls):
         _swaps.setdefault(cls, sub)
         if sub is not None:
             _swap_classes.add(sub)
+            _swaps.setdefault(sub, None)
         return _swaps[cls]
 
 
