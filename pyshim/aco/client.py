@@ -21,6 +21,18 @@ ANSWER_TIMEOUT = 30.0
 
 _client = None
 
+# This process's pid, kept by a fork hook rather than asked for on every
+# call (os.getpid() is a system call, and usable() runs on each SDK call).
+_pid = os.getpid()
+
+
+def _after_fork():
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
 
 class ClientError(Exception):
     """A request failed: the server answered with an error, the answer did not
@@ -114,7 +126,7 @@ class Client:
         self._sock = sock
         self._reader = reader
         self._protocol = protocol
-        self._pid = os.getpid()
+        self._pid = _pid
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()  # guards _pending, _next_id, _dead
         self._pending = {}
@@ -133,7 +145,7 @@ class Client:
         return run_id in self._fresh
 
     def usable(self):
-        return self._dead is None and os.getpid() == self._pid
+        return self._dead is None and _pid == self._pid
 
     def request(self, msg, timeout=ANSWER_TIMEOUT):
         """Send msg with a fresh id and return the answer carrying that id.

@@ -17,24 +17,23 @@ import inspect
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import time
 
 from aco import _log
+from aco import client as _client
+from aco import context as _context
 from aco.patches import selectors
 
 
 def current_run_id():
-    from aco import context
-
-    return context.current_run_id()
+    return _context.current_run_id()
 
 
 def current_client():
-    from aco import client
-
-    return client.get()
+    return _client.get()
 
 
 # --- JSON ---------------------------------------------------------------
@@ -52,7 +51,31 @@ def to_json(value):
     return None if out is _DROP else out
 
 
+_JSON_SCALARS = frozenset((type(None), bool, int, float))
+
+
 def _to_json(v):
+    # The exact built-in types first: a request is mostly dicts, lists and
+    # strings, and this runs on every call before the request goes out.
+    t = type(v)
+    if t is str or t in _JSON_SCALARS:
+        return v
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            tx = type(x)
+            j = x if tx is str or tx in _JSON_SCALARS else _to_json(x)
+            if j is not _DROP:
+                out[k if isinstance(k, str) else str(k)] = j
+        return out
+    if t is list:
+        out = []
+        for x in v:
+            tx = type(x)
+            j = x if tx is str or tx in _JSON_SCALARS else _to_json(x)
+            if j is not _DROP:
+                out.append(j)
+        return out
     if v is None or isinstance(v, (bool, int, float)):
         return v
     if isinstance(v, str):
@@ -289,29 +312,30 @@ def _is_user_file(filename, sdk_dirs):
     return not filename.startswith(_skipped_dirs() + sdk_dirs)
 
 
-_user_files = {}  # (sdk_import, filename) -> whether it is the program's own
+_user_code = {}  # sdk_import -> {code object: whether it is the program's own}
 
 
 def location(sdk_import):
     """file:line of the innermost frame that is the program's own code."""
     frame = sys._getframe(1)
-    known = _user_files
+    known = _user_code.get(sdk_import)
+    if known is None or len(known) > 10000:  # code made at run time, over and over
+        known = _user_code[sdk_import] = {}
     sdk_dirs = None
     while frame is not None:
-        filename = frame.f_code.co_filename
-        mine = known.get((sdk_import, filename))
+        code = frame.f_code
+        mine = known.get(code)
         if mine is None:
-            # Each file is judged once: the walk passes the same SDK and
-            # stdlib frames on every call, and judging is string work.
+            # Each code object is judged once: the walk passes the same SDK
+            # and stdlib frames on every call, and judging is string work.
             if sdk_dirs is None:
                 sdk_file = getattr(sys.modules.get(sdk_import), "__file__", None)
                 sdk_dirs = (os.path.dirname(sdk_file) + os.sep,) if sdk_file else ()
-            mine = known[(sdk_import, filename)] = _is_user_file(filename, sdk_dirs)
+            mine = known[code] = _is_user_file(code.co_filename, sdk_dirs)
         if mine:
-            return "%s:%d" % (filename, frame.f_lineno)
+            return "%s:%d" % (code.co_filename, frame.f_lineno)
         frame = frame.f_back
     return ""
-
 
 
 # --- one call ------------------------------------------------------------
@@ -656,7 +680,7 @@ class _Recorder:
 
     def __init__(self, call, stream):
         self.call = call
-        self.stream_type = type_name(type(stream))
+        self.stream_type = type(stream)
         self.chunks = []
         self.done = False
         self.edit = _StreamEdit(call, call.output_text_edit) if call.output_text_edit is not None else None
@@ -676,7 +700,7 @@ class _Recorder:
         self.done = True
         try:
             dumps = [{"type": type_name(type(c)), "data": _dump_chunk(c)} for c in self.chunks]
-            self.call._record({"type": self.stream_type, "chunks": dumps}, self.call._stream_text(dumps), cached=False)
+            self.call._record({"type": type_name(self.stream_type), "chunks": dumps}, self.call._stream_text(dumps), cached=False)
         except Exception:
             _log.log("%s: recording the stream failed" % self.call.api, exc_info=True)
 
@@ -958,6 +982,14 @@ def by_keyword(original, args, kwargs):
 
 
 
+# Node ids named here (a first execution's) are 48 random bits, as the
+# server's are: from a generator of aco's own, seeded by os.urandom and
+# again in each forked child, which spares a system call per call and leaves
+# the program's random module alone.
+_node_ids = random.Random()
+os.register_at_fork(after_in_child=_node_ids.seed)
+
+
 def prepare(method, sdk_import, args, kwargs, is_async=False):
     """Look the call up in the cache. None means: call the SDK unrecorded."""
     if args:
@@ -986,7 +1018,7 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     if client.is_fresh(run_id):
         # A run's first execution has no recordings: name the node here and
         # spare the program the look-up's round trip.
-        answer = {"type": "cache_result", "node_id": os.urandom(6).hex(), "hit": False}
+        answer = {"type": "cache_result", "node_id": "%012x" % _node_ids.getrandbits(48), "hit": False}
     else:
         h = input_hash(method["api"], request)
         try:

@@ -37,7 +37,17 @@ def places(docs, selector):
 
 
 def values(docs, selector):
-    return [container[key] for container, key in places(docs, selector)]
+    # Field steps are walked directly: most selectors (request.stream,
+    # response.model) are fields only or miss at a field, and they run on
+    # every call, before the request goes out. places() takes the rest.
+    value = docs
+    for step in selector:
+        if type(step) is not str:
+            return [container[key] for container, key in places(docs, selector)]
+        if not isinstance(value, dict) or step not in value:
+            return []
+        value = value[step]
+    return [value]
 
 
 def _texts(value):
