@@ -436,3 +436,22 @@ def test_async_with_outside_recording(tmp_path):
     env["PYTHONPATH"] = PYSHIM
     p = subprocess.run([PYTHON, str(prog)], env=env, capture_output=True, timeout=60)
     assert (p.returncode, p.stdout, p.stderr) == (0, b"None\n", b"")
+
+
+def test_shim_bytecode_is_written_once_where_python_writes_none(tmp_path, server):
+    # PYTHONDONTWRITEBYTECODE would make every run compile the shim from
+    # source; the runner writes the shim's own bytecode once, and the
+    # program still runs with the setting (its own files get none).
+    import shutil
+
+    shim = tmp_path / "shim"
+    shutil.copytree(os.path.join(PYSHIM, "aco"), shim / "aco", ignore=shutil.ignore_patterns("__pycache__"))
+    prog = write(tmp_path, "import sys, helper\nprint(sys.dont_write_bytecode)\n")
+    write(tmp_path, "value = 1\n", name="helper.py")
+    env = runner_env(tmp_path / "home", server.addr, argv=[str(prog)], PYTHONPATH=str(shim), PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run([PYTHON, "-m", "aco.runner", str(prog)], cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    assert (p.returncode, p.stderr, p.stdout) == (0, b"", b"True\n")
+    sources = sorted(shim.rglob("*.py"))
+    compiled = sorted(shim.rglob("*.pyc"))
+    assert len(sources) > 30 and len(compiled) == len(sources)
+    assert not (tmp_path / "__pycache__").exists()

@@ -31,6 +31,8 @@ _outcome = ("finished", 0)
 def main():
     args = sys.argv[1:]
     passed = _take_environment()
+    if passed["ACO_RUNNER_ORIG_PYTHONPATH"] is not None:
+        _compile_shim()  # started by aco-launch, from the shim it unpacked
     _restore_orig_argv()
     if not args or (args[0] == "-m" and len(args) < 2):
         sys.stderr.write("usage: python -m aco.runner (SCRIPT | -m MODULE) [ARGS...]\n")
@@ -43,6 +45,35 @@ def main():
     _record(target, passed, args)
     _install_rewriting(target)
     _run(target)
+
+
+def _compile_shim():
+    """Write the shim's bytecode, once, where python is told not to write
+    any (PYTHONDONTWRITEBYTECODE, as container images often set, or -B):
+    otherwise every run would compile aco's modules from source again, some
+    50 ms. The shim's directory is aco's own, so this leaves the program's
+    files alone; the program itself still runs with the setting it asked
+    for. aco/__init__'s file is written last and marks the work done."""
+    if not sys.dont_write_bytecode:
+        return
+    try:
+        import importlib.util
+
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        marker = os.path.join(pkg, "__init__.py")
+        if os.path.exists(importlib.util.cache_from_source(marker)):
+            return
+        import py_compile
+
+        sources = []
+        for d, dirs, files in os.walk(pkg):
+            dirs[:] = [x for x in dirs if x != "__pycache__"]
+            sources.extend(os.path.join(d, f) for f in files if f.endswith(".py"))
+        sources.remove(marker)
+        for path in sorted(sources) + [marker]:
+            py_compile.compile(path, doraise=True)
+    except Exception:
+        _log.log("cannot write the shim's bytecode; it compiles on each run", exc_info=True)
 
 
 # Whether the program's own modules (and the main script) are rewritten so
