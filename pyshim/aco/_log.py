@@ -9,7 +9,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 
 _lock = threading.Lock()
 _file = None
@@ -45,6 +44,8 @@ def log(message, exc_info=False):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         text = "%s pid=%d %s\n" % (stamp, os.getpid(), message)
         if exc_info:
+            import traceback  # here: it costs start-up time and most runs log no error
+
             text += traceback.format_exc()
         with _lock:
             f = _open()
