@@ -312,28 +312,28 @@ def _is_user_file(filename, sdk_dirs):
     return not filename.startswith(_skipped_dirs() + sdk_dirs)
 
 
-_user_code = {}  # sdk_import -> {code object: whether it is the program's own}
+_user_files = {}  # sdk_import -> {filename: whether it is the program's own}
 
 
 def location(sdk_import):
     """file:line of the innermost frame that is the program's own code."""
     frame = sys._getframe(1)
-    known = _user_code.get(sdk_import)
-    if known is None or len(known) > 10000:  # code made at run time, over and over
-        known = _user_code[sdk_import] = {}
+    known = _user_files.get(sdk_import)
+    if known is None:
+        known = _user_files[sdk_import] = {}
     sdk_dirs = None
     while frame is not None:
-        code = frame.f_code
-        mine = known.get(code)
+        filename = frame.f_code.co_filename
+        mine = known.get(filename)
         if mine is None:
-            # Each code object is judged once: the walk passes the same SDK
-            # and stdlib frames on every call, and judging is string work.
+            # Each file is judged once: the walk passes the same SDK and
+            # stdlib frames on every call, and judging is string work.
             if sdk_dirs is None:
                 sdk_file = getattr(sys.modules.get(sdk_import), "__file__", None)
                 sdk_dirs = (os.path.dirname(sdk_file) + os.sep,) if sdk_file else ()
-            mine = known[code] = _is_user_file(code.co_filename, sdk_dirs)
+            mine = known[filename] = _is_user_file(filename, sdk_dirs)
         if mine:
-            return "%s:%d" % (code.co_filename, frame.f_lineno)
+            return "%s:%d" % (filename, frame.f_lineno)
         frame = frame.f_back
     return ""
 
