@@ -6,11 +6,19 @@
 - start-up of install() with every declaration indexed but no SDK imported,
   over plain python.
 
-Patched and unpatched calls alternate in rounds (install()/uninstall()
-between them), so that drift in a shared machine's load falls on both.
+Patched and unpatched calls alternate call by call (in the order AB BA AB
+...), the patches put on and taken off the SDK's classes between them, so
+that drift in a shared machine's load falls on both alike. After each call
+the program waits for the recording server to have read everything sent so
+far (a cache look-up it answers; see Settler): what a call measures is that call, not the
+previous call's recording still being parsed on the other core.
+
 The recording server is a stand-in in a process of its own, as the real
 aco server is: one in this process would compete with the program for the
 GIL and charge its own JSON parsing to the patches.
+
+Ratios are given as the ratio of the medians, and as its lowest and highest
+over five consecutive blocks of the samples, which shows the noise.
 
 Run: .venv/bin/python pyshim/tests/bench_patches.py [N]   (ACO_TEST_ACO_BIN
 names a built aco; otherwise one is built). SDKs not installed are skipped.
@@ -21,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,7 +39,7 @@ sys.path.insert(0, HERE)
 
 import mockllm_server  # noqa: E402
 
-ROUNDS = 5
+BLOCKS = 5
 
 SINK = r"""
 import json, socket, sys
@@ -39,14 +48,17 @@ print(sock.getsockname()[1], flush=True)
 conn, _ = sock.accept()
 with conn, conn.makefile("rb") as r:
     for line in r:
-        if json.loads(line)["type"] == "hello":
+        msg = json.loads(line)
+        if msg["type"] == "hello":
             conn.sendall(b'{"type":"session","run_id":"bench","execution":1}\n')
+        elif msg["type"] == "cache_get":
+            conn.sendall(b'{"type":"cache_result","id":%d,"node_id":"n","hit":false}\n' % msg["id"])
 """
 
 
 def sink_server():
-    """An aco server stand-in: a session in its first execution, every
-    other message read and dropped."""
+    """An aco server stand-in: a session in its first execution, a miss
+    for each cache_get (the ping), every other message read and dropped."""
     p = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE)
     return p, "127.0.0.1:%d" % int(p.stdout.readline())
 
@@ -89,44 +101,105 @@ def google_case(addr):
 MEASURES = ("call", "stream", "ttfc", "cpu_call", "cpu_stream")
 
 
-def measure(plain, stream, n, out):
-    """Appends n samples of each of MEASURES to out's lists. The cpu_ ones
+def switch(patches):
+    """A function that puts the installed patches on (True) or takes them
+    off (False) the SDK classes: a few setattr calls, cheap enough to
+    alternate between single calls."""
+    entries = [(owner, attr, owner.__dict__[attr], original, had_own) for (owner, attr), (original, had_own) in patches._patched.items()]
+
+    def set_patched(on):
+        for owner, attr, wrapper, original, had_own in entries:
+            if on:
+                setattr(owner, attr, wrapper)
+            elif had_own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)
+
+    return set_patched
+
+
+class Settler:
+    """settle() returns once the recording server has answered a look-up
+    sent after everything before it. The look-up is made by a thread of its
+    own while this one spins: a thread that blocks lets its core idle, and
+    a core woken from idle runs the next call slower, patched or not."""
+
+    PING = {"type": "cache_get", "run_id": "bench", "api": "ping", "input_hash": "0" * 64}
+
+    def __init__(self, client):
+        self._client = client
+        self._go = threading.Event()
+        self._done = threading.Event()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            self._go.wait()
+            self._go.clear()
+            self._client.request(self.PING)
+            self._done.set()
+
+    def __call__(self):
+        self._done.clear()
+        self._go.set()
+        while not self._done.is_set():
+            time.sleep(0)
+
+
+def sample(plain, stream, settle, out):
+    """Appends one sample of each of MEASURES to out's lists. The cpu_ ones
     are the CPU time of the program's thread: what the patches add to it
     is their own work, which a loaded machine's scheduling hides in the
     wall times."""
-    for _ in range(n):
-        c0, t0 = time.thread_time(), time.perf_counter()
-        plain()
-        out["call"].append(time.perf_counter() - t0)
-        out["cpu_call"].append(time.thread_time() - c0)
-    for _ in range(n):
-        c0, t0 = time.thread_time(), time.perf_counter()
-        for _ in stream():
+    c0, t0 = time.thread_time(), time.perf_counter()
+    plain()
+    out["call"].append(time.perf_counter() - t0)
+    out["cpu_call"].append(time.thread_time() - c0)
+    settle()
+    c0, t0 = time.thread_time(), time.perf_counter()
+    for _ in stream():
+        pass
+    out["stream"].append(time.perf_counter() - t0)
+    out["cpu_stream"].append(time.thread_time() - c0)
+    settle()
+    t0 = time.perf_counter()
+    s = stream()
+    it = iter(s)
+    next(it)
+    out["ttfc"].append(time.perf_counter() - t0)
+    close = getattr(s, "close", None) or getattr(it, "close", None)
+    if close is not None:
+        close()
+    else:
+        for _ in it:
             pass
-        out["stream"].append(time.perf_counter() - t0)
-        out["cpu_stream"].append(time.thread_time() - c0)
-    for _ in range(n):
-        t0 = time.perf_counter()
-        s = stream()
-        it = iter(s)
-        next(it)
-        out["ttfc"].append(time.perf_counter() - t0)
-        close = getattr(s, "close", None) or getattr(it, "close", None)
-        if close is not None:
-            close()
-        else:
-            for _ in it:
-                pass
+    settle()
 
 
-def startup(code, n=15):
+def ratios(patched, base):
+    """The ratio of the medians, and its lowest and highest over BLOCKS
+    consecutive blocks of the samples."""
+    k = max(1, len(base) // BLOCKS)
+    blocks = [statistics.median(patched[i : i + k]) / statistics.median(base[i : i + k]) for i in range(0, k * BLOCKS, k) if base[i : i + k]]
+    return statistics.median(patched) / statistics.median(base), min(blocks), max(blocks)
+
+
+def startup(codes, n=15):
+    """Median wall time of python -c code for each of codes, the runs
+    alternating between them. The shim's bytecode is written first, as
+    aco-launch's runner writes it."""
+    import compileall
+
+    compileall.compile_dir(os.path.join(PYSHIM, "aco"), quiet=1)
     env = dict(os.environ, PYTHONPATH=PYSHIM)
-    out = []
+    out = [[] for _ in codes]
     for _ in range(n):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
+        for code, times in zip(codes, out):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, check=True)
+            times.append(time.perf_counter() - t0)
+    return [statistics.median(times) for times in out]
 
 
 def main():
@@ -148,35 +221,43 @@ def main():
     hello = {"type": "hello", "protocol": 1, "name": "bench", "cwd": tmp, "argv": [], "interpreter": sys.executable, "pid": os.getpid()}
     cl = aco_client.start(addr, hello)
 
+    settle = Settler(cl)
     results = []
     for name, plain, stream in cases:
         base = {m: [] for m in MEASURES}
         patched = {m: [] for m in MEASURES}
-        for _ in range(2):
-            plain()  # warm up connections and imports
-            for _ in stream():
-                pass
-        for _ in range(ROUNDS):
-            measure(plain, stream, max(1, n // ROUNDS), base)
-            patches.install()
-            try:
-                measure(plain, stream, max(1, n // ROUNDS), patched)
-            finally:
-                patches.uninstall()
-        results.append((name, {k: statistics.median(v) for k, v in base.items()}, {k: statistics.median(v) for k, v in patched.items()}))
+        patches.install()
+        set_patched = switch(patches)
+        try:
+            for on in (False, True):
+                set_patched(on)
+                for _ in range(2):
+                    plain()  # warm up connections, imports and caches
+                    for _ in stream():
+                        pass
+            for i in range(n):
+                for on in (False, True) if i % 2 == 0 else (True, False):
+                    set_patched(on)
+                    sample(plain, stream, settle, patched if on else base)
+        finally:
+            patches.uninstall()
+        results.append((name, base, patched))
     cl.close()
     sink.wait()
     llm.close()
 
-    plain_py = startup("pass")
-    with_install = startup("import aco.patches as p; p.install(); import sys; assert 'openai' not in sys.modules")
+    plain_py, with_install = startup(["pass", "import aco.patches as p; p.install(); import sys; assert 'openai' not in sys.modules"])
     print("%d calls each, medians:" % n)
+    med = statistics.median
     for name, base, patched in results:
+        b = {k: med(v) for k, v in base.items()}
+        p = {k: med(v) for k, v in patched.items()}
         print(name)
-        print("  added latency per call:      %.3f ms (%.3f -> %.3f ms)" % ((patched["call"] - base["call"]) * 1e3, base["call"] * 1e3, patched["call"] * 1e3))
-        print("  added latency per stream:    %.3f ms (%.3f -> %.3f ms)" % ((patched["stream"] - base["stream"]) * 1e3, base["stream"] * 1e3, patched["stream"] * 1e3))
-        print("  time to first chunk:         %.3fx (%.3f -> %.3f ms)" % (patched["ttfc"] / base["ttfc"], base["ttfc"] * 1e3, patched["ttfc"] * 1e3))
-        print("  CPU time added per call:     %.3f ms, per stream: %.3f ms" % ((patched["cpu_call"] - base["cpu_call"]) * 1e3, (patched["cpu_stream"] - base["cpu_stream"]) * 1e3))
+        print("  added latency per call:      %.3f ms (%.3f -> %.3f ms)" % ((p["call"] - b["call"]) * 1e3, b["call"] * 1e3, p["call"] * 1e3))
+        print("  added latency per stream:    %.3f ms (%.3f -> %.3f ms)" % ((p["stream"] - b["stream"]) * 1e3, b["stream"] * 1e3, p["stream"] * 1e3))
+        r, lo, hi = ratios(patched["ttfc"], base["ttfc"])
+        print("  time to first chunk:         %.3fx (%.3f -> %.3f ms; %.3f-%.3fx over %d blocks)" % (r, b["ttfc"] * 1e3, p["ttfc"] * 1e3, lo, hi, BLOCKS))
+        print("  CPU time added per call:     %.3f ms, per stream: %.3f ms" % ((p["cpu_call"] - b["cpu_call"]) * 1e3, (p["cpu_stream"] - b["cpu_stream"]) * 1e3))
     print("install() start-up:            +%.1f ms over plain python (%.1f -> %.1f ms)" % ((with_install - plain_py) * 1e3, plain_py * 1e3, with_install * 1e3))
 
 
