@@ -57,15 +57,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return report(f, root.ExecuteContext(ctx))
 }
 
-// Launch runs `aco-launch args…`: it returns only when the program cannot be
-// started, since on success the process becomes the Python interpreter.
-func Launch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if os.Getenv(serveDaemonEnv) == "1" {
-		return Main(ctx, nil, stdin, stdout, stderr)
-	}
-	return launchcmd.Run(ctx, cmdutil.System(stdin, stdout, stderr), args)
-}
-
 // NewRootCmd returns the aco command with every subcommand.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
@@ -105,7 +96,10 @@ func newLaunchCmd(f *cmdutil.Factory) *cobra.Command {
 		Short:              "Run a Python program with its LLM calls recorded (same as aco-launch)",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if code := launchcmd.Run(cmd.Context(), f, args); code != 0 {
+			// The aco binary serves when started with daemon.EnvServe set,
+			// so it starts the server with itself.
+			p := launchcmd.Process{Out: f.Out, ErrOut: f.ErrOut, Getenv: f.Getenv, Environ: f.Environ, Server: f.Executable}
+			if code := launchcmd.Run(cmd.Context(), p, args); code != 0 {
 				return &cmdutil.ExitError{Code: code}
 			}
 			return nil

@@ -7,10 +7,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/aco-dev/aco"
-	"github.com/aco-dev/aco/cli/cmdutil"
 	"github.com/aco-dev/aco/core/config"
 	"github.com/aco-dev/aco/core/daemon"
 	"github.com/aco-dev/aco/core/launcher"
@@ -37,25 +38,56 @@ type Options struct {
 	Exec func(launcher.ExecPlan) error
 }
 
+// Process is what Run takes from the running process.
+type Process struct {
+	Out, ErrOut io.Writer
+	Getenv      func(string) string
+	Environ     func() []string
+	// Server gives the path of the binary to start the server with: one
+	// that serves when started with daemon.EnvServe set (the aco binary).
+	Server func() (string, error)
+}
+
+// System is the running process, its server the aco binary found by
+// ServerBinary.
+func System(stdout, stderr io.Writer) Process {
+	return Process{Out: stdout, ErrOut: stderr, Getenv: os.Getenv, Environ: os.Environ, Server: ServerBinary}
+}
+
+// ServerBinary finds the aco binary for aco-launch to start the server
+// with: the one beside aco-launch (they are built and installed together),
+// else the first on PATH. aco-launch does not serve itself, so that it
+// links none of the server and starts in a few milliseconds.
+func ServerBinary() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(exe), "aco")
+		if fi, err := os.Stat(beside); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return beside, nil
+		}
+	}
+	if p, err := exec.LookPath("aco"); err == nil {
+		return p, nil
+	}
+	return "", aco.Errorf(aco.ENOTFOUND, "cannot start the aco server: no aco binary beside aco-launch or on PATH (install both: go install github.com/aco-dev/aco/cmd/...)")
+}
+
 // Run is aco-launch with args (without the program name). It returns only
 // when the program could not be started; otherwise the process has become
 // the interpreter.
-func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+func Run(ctx context.Context, p Process, args []string) int {
 	return LaunchRun(ctx, &Options{
-		Out:      f.Out,
-		ErrOut:   f.ErrOut,
-		Getenv:   f.Getenv,
-		Environ:  f.Environ,
+		Out:      p.Out,
+		ErrOut:   p.ErrOut,
+		Getenv:   p.Getenv,
+		Environ:  p.Environ,
 		LookPath: exec.LookPath,
 		Unpack:   pyshim.Unpack,
 		StartServer: func(ctx context.Context, cfg config.Config) error {
-			// The aco-launch and aco binaries both serve when started
-			// with daemon.EnvServe set, so the running one will do.
-			exe, err := f.Executable()
+			exe, err := p.Server()
 			if err != nil {
 				return err
 			}
-			_, err = daemon.Start(ctx, cfg, exe, f.Environ())
+			_, err = daemon.Start(ctx, cfg, exe, p.Environ())
 			return err
 		},
 		Exec: launcher.Exec,

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aco-dev/aco/cli/cmdutil"
 	"github.com/aco-dev/aco/core/config"
 	"github.com/aco-dev/aco/core/launcher"
 	"github.com/aco-dev/aco/pyshim"
@@ -24,7 +23,7 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("ACO_LAUNCHCMD_TEST_EXEC") == "1" {
 		os.Unsetenv("ACO_LAUNCHCMD_TEST_EXEC")
-		os.Exit(Run(context.Background(), cmdutil.System(os.Stdin, os.Stdout, os.Stderr), os.Args[1:]))
+		os.Exit(Run(context.Background(), System(os.Stdout, os.Stderr), os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
@@ -252,5 +251,23 @@ sys.exit(7)
 	}
 	if wantAco := filepath.Join(home, "shim", pyshim.Version(), "aco"); got.Aco != wantAco {
 		t.Errorf("import aco would load %q, want the unpacked shim %q", got.Aco, wantAco)
+	}
+}
+
+func TestServerBinaryIsTheAcoBinaryOnPath(t *testing.T) {
+	// The test binary has no aco beside it, so PATH decides.
+	dir := t.TempDir()
+	aco := filepath.Join(dir, "aco")
+	if err := os.WriteFile(aco, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if got, err := ServerBinary(); err != nil || got != aco {
+		t.Fatalf("ServerBinary() = %q, %v; want %q", got, err, aco)
+	}
+	t.Setenv("PATH", t.TempDir())
+	_, err := ServerBinary()
+	if err == nil || !strings.Contains(err.Error(), "no aco binary beside aco-launch or on PATH") {
+		t.Fatalf("ServerBinary() without aco: %v", err)
 	}
 }

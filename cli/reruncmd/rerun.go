@@ -77,17 +77,21 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := os.Chdir(run.Cwd); err != nil {
 		return aco.Errorf(aco.EINVALID, "cannot rerun in %s: %v", run.Cwd, err)
 	}
-	lf := *f
-	lf.Environ = func() []string { return env }
-	lf.Getenv = func(k string) string {
-		for _, kv := range env {
-			if strings.HasPrefix(kv, k+"=") {
-				return kv[len(k)+1:]
+	p := launchcmd.Process{
+		Out:     f.Out,
+		ErrOut:  f.ErrOut,
+		Environ: func() []string { return env },
+		Getenv: func(k string) string {
+			for _, kv := range env {
+				if strings.HasPrefix(kv, k+"=") {
+					return kv[len(k)+1:]
+				}
 			}
-		}
-		return ""
+			return ""
+		},
+		Server: f.Executable,
 	}
-	if code := launchcmd.Run(ctx, &lf, run.Argv); code != 0 {
+	if code := launchcmd.Run(ctx, p, run.Argv); code != 0 {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil

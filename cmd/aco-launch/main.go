@@ -6,9 +6,12 @@ import (
 	"context"
 	"os"
 
-	"github.com/aco-dev/aco/cli"
+	"github.com/aco-dev/aco/cli/launchcmd"
 )
 
+// It links only what launching needs (not the server, the store or the
+// web UI): aco-launch starts on every run of the user's program, and it
+// starts the server, when none runs, with the aco binary.
 func main() {
-	os.Exit(cli.Launch(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(launchcmd.Run(context.Background(), launchcmd.System(os.Stdout, os.Stderr), os.Args[1:]))
 }
