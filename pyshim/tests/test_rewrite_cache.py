@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+import aco.rewrite
 from aco.rewrite import cache, transform
 
 PYSHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,7 +70,7 @@ def test_version_change_uses_another_file(tmp_path, monkeypatch):
     src = write(tmp_path / "m.py", "a = f'{b}'\n")
     old = cache.cache_path(src)
     cache.load(src)
-    monkeypatch.setattr(transform, "REWRITER_VERSION", "test-next")
+    monkeypatch.setattr(aco.rewrite, "REWRITER_VERSION", "test-next")
     new = cache.cache_path(src)
     assert new != old
     cache.load(src)

@@ -455,3 +455,18 @@ def test_shim_bytecode_is_written_once_where_python_writes_none(tmp_path, server
     compiled = sorted(shim.rglob("*.pyc"))
     assert len(sources) > 30 and len(compiled) == len(sources)
     assert not (tmp_path / "__pycache__").exists()
+
+
+def test_main_script_comes_from_the_rewrite_cache(tmp_path, server):
+    # The first run rewrites the script and caches its bytecode; the next
+    # one loads it and never imports the rewriter (nor ast).
+    prog = write(tmp_path, "import sys\nx = f'{1}'\nprint(x, 'aco.rewrite.transform' in sys.modules, 'ast' in sys.modules)\n")
+    env = runner_env(tmp_path / "home", server.addr, argv=[str(prog)])
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    outs = []
+    for _ in range(2):
+        p = subprocess.run([PYTHON, "-m", "aco.runner", str(prog)], cwd=tmp_path, env=env, capture_output=True, timeout=60)
+        assert (p.returncode, p.stderr) == (0, b"")
+        outs.append(p.stdout.decode())
+    assert outs == ["1 True True\n", "1 False False\n"]
+    assert list((tmp_path / "__pycache__").glob("prog.*.aco-*.pyc"))

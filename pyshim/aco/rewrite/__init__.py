@@ -5,11 +5,36 @@ long-lived worker the server's file watcher keeps the cache fresh with
 (worker, also ``python -m aco.rewrite``).
 
 Importing this package does nothing; ACO_REWRITE=0 turns rewriting off.
+What the hook and the cache need before they know that a file must be
+rewritten lives here, so a run whose modules' rewritten bytecode is all
+fresh never imports transform (nor ast).
 """
 
 import os
+import re
+
+# Part of the cache key: bump it whenever a change in transform or helpers
+# changes what rewritten code does, or caches made by the old version would
+# be used.
+REWRITER_VERSION = "4"
+
+MARKER = "aco: no-rewrite"
+_MARKER_RE = re.compile(r"#\s*aco:\s*no-rewrite\b")
+_MARKER_LINES = 20
 
 
 def enabled():
     """Whether rewriting is on (ACO_REWRITE is not "0")."""
     return os.environ.get("ACO_REWRITE", "1") != "0"
+
+
+def has_opt_out(source):
+    """Whether the marker comment ``# aco: no-rewrite`` is in the first lines."""
+    if isinstance(source, bytes):
+        source = source[:4096].decode("latin-1")
+    for i, line in enumerate(source.splitlines()):
+        if i >= _MARKER_LINES:
+            break
+        if _MARKER_RE.search(line):
+            return True
+    return False

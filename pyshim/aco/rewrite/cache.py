@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 
-from aco.rewrite import transform
+import aco.rewrite
 
 _FLAGS = 0b11  # hash-based, checked against the source
 _HEADER = 16
@@ -31,7 +31,7 @@ def cache_path(path):
     base = importlib.util.cache_from_source(path, optimization="")
     stem = base[: -len(".pyc")]
     opt = ".opt-%d" % sys.flags.optimize if sys.flags.optimize else ""
-    return "%s.aco-%s%s.pyc" % (stem, transform.REWRITER_VERSION, opt)
+    return "%s.aco-%s%s.pyc" % (stem, aco.rewrite.REWRITER_VERSION, opt)
 
 
 def _package_base(path):
@@ -70,6 +70,8 @@ def _read(path):
 
 def compile_source(path, data):
     """Rewrite and compile source bytes read from path."""
+    from aco.rewrite import transform  # here: a run whose caches are fresh never needs it
+
     text = importlib.util.decode_source(data)
     tree = transform.rewrite(text, path, is_user_module=_user_module_predicate(path))
     return compile(tree, path, "exec", dont_inherit=True)
@@ -113,7 +115,7 @@ def refresh(path):
     A file with the opt-out marker gets no cache; a stale one is removed."""
     data = _read(path)
     target = cache_path(path)
-    if transform.has_opt_out(data):
+    if aco.rewrite.has_opt_out(data):
         try:
             os.unlink(target)
         except FileNotFoundError:

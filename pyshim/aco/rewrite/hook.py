@@ -15,7 +15,7 @@ import threading
 from importlib.machinery import PathFinder, SourceFileLoader
 
 from aco import _log
-from aco.rewrite import enabled, paths, transform
+from aco.rewrite import enabled, has_opt_out, paths
 
 _installed = None
 _install_lock = threading.Lock()
@@ -36,7 +36,7 @@ class RewritingLoader(SourceFileLoader):
             data = self.get_data(path)
         except OSError:
             return super().get_code(fullname)
-        if transform.has_opt_out(data):
+        if has_opt_out(data):
             return super().get_code(fullname)
         try:
             return cache.load(path, data)
@@ -50,7 +50,7 @@ def _opted_out(path):
     # own loader object, as under plain python.
     try:
         with open(path, "rb") as f:
-            return transform.has_opt_out(f.read(4096))
+            return has_opt_out(f.read(4096))
     except OSError:
         return False
 
@@ -179,14 +179,19 @@ def uninstall():
 
 def rewrite_main(path, source):
     """Code for the main script, as compile(source, path, "exec",
-    dont_inherit=True) makes it but rewritten. source is bytes or str. A
-    script that does not parse raises exactly python's SyntaxError; one that
-    fails to rewrite, or opts out, compiles plainly."""
+    dont_inherit=True) makes it but rewritten, from the bytecode cache when
+    it is fresh (as for any module). source is bytes or str. A script that
+    does not parse raises exactly python's SyntaxError; one that fails to
+    rewrite, or opts out, compiles plainly."""
     plain = lambda: compile(source, path, "exec", dont_inherit=True)  # noqa: E731
-    if not enabled() or transform.has_opt_out(source):
+    if not enabled() or has_opt_out(source):
         return plain()
     try:
         from aco.rewrite import cache
+
+        if isinstance(source, bytes) and os.path.isabs(path):
+            return cache.load(path, source)
+        from aco.rewrite import transform
 
         if isinstance(source, bytes):
             import importlib.util

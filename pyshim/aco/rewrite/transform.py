@@ -34,20 +34,16 @@ Left alone, on purpose:
 """
 
 import ast
-import re
 
-# Part of the cache key: bump it whenever a change here or in helpers changes
-# what rewritten code does, or caches made by the old version would be used.
-REWRITER_VERSION = "4"
+# The cache key's version and the opt-out marker live in the package, which
+# the hook and the cache read without importing this module.
+from aco.rewrite import MARKER, REWRITER_VERSION, has_opt_out  # noqa: F401
 
 HELPERS_MODULE = "aco.rewrite.helpers"
 # Not an identifier, so no source can read or shadow it; the leading
 # underscore keeps it out of ``from module import *``.
 HELPERS_NAME = "_@aco"
 
-MARKER = "aco: no-rewrite"
-_MARKER_RE = re.compile(r"#\s*aco:\s*no-rewrite\b")
-_MARKER_LINES = 20
 
 KEEP = frozenset(
     {
@@ -152,18 +148,6 @@ _WHOLE_READS = frozenset({"read", "readlines", "read_text", "read_bytes"})
 
 # Receivers whose methods are the module's own code in all but odd cases.
 _SELF_NAMES = frozenset({"self", "cls"})
-
-
-def has_opt_out(source):
-    """Whether the marker comment ``# aco: no-rewrite`` is in the first lines."""
-    if isinstance(source, bytes):
-        source = source[:4096].decode("latin-1")
-    for i, line in enumerate(source.splitlines()):
-        if i >= _MARKER_LINES:
-            break
-        if _MARKER_RE.search(line):
-            return True
-    return False
 
 
 def rewrite(source, filename, *, is_user_module=None):
