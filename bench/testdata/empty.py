@@ -1,0 +1,1 @@
+"""An empty program: what aco-launch adds to any run."""
