@@ -7,10 +7,10 @@ raise: a tracing tool that breaks the program it traces is worse than none.
 
 import os
 import sys
-import threading
+import _thread
 import time
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # threading costs start-up time; this is its Lock
 _file = None
 _open_failed = False
 _warned = set()

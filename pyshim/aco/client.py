@@ -11,9 +11,11 @@ connection. Calls from a coroutine block the event loop for one local round
 trip, which keeps the API synchronous and is short next to an LLM call.
 """
 
+import _socket
 import _thread
+import io
 import os
-import threading
+import sys
 
 from aco import _log
 
@@ -50,9 +52,8 @@ def get():
 def start(addr, hello, connect_timeout=1.0, answer_timeout=5.0):
     """Connect to addr ("host:port"), send hello, wait for the session, and make
     the client the process's. Raises ClientError saying why it could not."""
-    global _client
-    import socket
-
+    global _client, _started_in
+    _started_in = _thread.get_ident()
     try:
         from aco import protocol
     except Exception as e:
@@ -63,15 +64,14 @@ def start(addr, hello, connect_timeout=1.0, answer_timeout=5.0):
     except ValueError:
         raise ClientError("bad server address %r" % addr) from None
     try:
-        # An ASCII host as bytes: resolving a str loads the idna codec (~2 ms).
-        sock = socket.create_connection((host.encode() if host.isascii() else host, port), timeout=connect_timeout)
+        sock = _connect(host, port, connect_timeout)
     except OSError as e:
         raise ClientError("cannot reach the aco server at %s (%s)" % (addr, e.strerror or e)) from e
     try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         sock.settimeout(answer_timeout)
         sock.sendall(protocol.encode(hello))
-        reader = sock.makefile("rb")
+        reader = io.BufferedReader(_SocketReader(sock))
         line = reader.readline()
         if not line:
             raise ClientError("the aco server at %s closed the connection before the session began" % addr)
@@ -81,7 +81,7 @@ def start(addr, hello, connect_timeout=1.0, answer_timeout=5.0):
         if answer.get("type") != "session" or not answer.get("run_id"):
             raise ClientError("the aco server answered hello with %r" % answer.get("type"))
         sock.settimeout(None)
-        _limit_send_time(sock, socket)
+        _limit_send_time(sock)
     except ClientError:
         sock.close()
         raise
@@ -94,14 +94,80 @@ def start(addr, hello, connect_timeout=1.0, answer_timeout=5.0):
     return c
 
 
-def _limit_send_time(sock, socket):
+# The connection is made with the C modules _socket and _thread, not with
+# socket and threading: those two (and the enums and selectors they load)
+# cost a program that never touches the network ~10 ms of start-up on a
+# small machine, and aco should not load for the program what it does not
+# use. Their classes here are thin: a connect over getaddrinfo, a raw reader
+# for io.BufferedReader, and an event over a lock.
+
+
+def _connect(host, port, timeout):
+    # An ASCII host as bytes: resolving a str loads the idna codec (~2 ms).
+    err = OSError("no address for %s" % host)
+    for family, kind, proto, _, sockaddr in _socket.getaddrinfo(host.encode() if host.isascii() else host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as e:
+            err = e
+            sock.close()
+    raise err
+
+
+class _SocketReader(io.RawIOBase):
+    """A socket's receiving side as raw I/O, for io.BufferedReader."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        return self._sock.recv_into(b)
+
+
+class _Event:
+    """threading.Event's set, is_set and wait, over a lock that is held
+    until set() releases it."""
+
+    __slots__ = ("_flag", "_gate", "_guard")
+
+    def __init__(self):
+        self._flag = False
+        self._gate = _thread.allocate_lock()
+        self._gate.acquire()
+        self._guard = _thread.allocate_lock()
+
+    def set(self):
+        with self._guard:
+            if not self._flag:
+                self._flag = True
+                self._gate.release()
+
+    def is_set(self):
+        return self._flag
+
+    def wait(self, timeout=None):
+        if self._flag:
+            return True
+        if self._gate.acquire(True, -1 if timeout is None else max(timeout, 0)):
+            self._gate.release()  # open for the other waiters
+            return True
+        return self._flag
+
+
+def _limit_send_time(sock):
     # The reader needs a blocking socket, but a wedged server must not hang
     # the program in sendall forever: a kernel send timeout turns that into an
     # error, which disables recording.
     try:
         import struct
 
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 10, 0))
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDTIMEO, struct.pack("ll", 10, 0))
     except Exception:
         _log.log("cannot set a send timeout", exc_info=True)
 
@@ -110,7 +176,7 @@ class _Waiter:
     __slots__ = ("done", "answer", "error")
 
     def __init__(self):
-        self.done = threading.Event()
+        self.done = _Event()
         self.answer = None
         self.error = None
 
@@ -128,13 +194,13 @@ class Client:
         self._reader = reader
         self._protocol = protocol
         self._pid = _pid
-        self._send_lock = threading.Lock()
-        self._lock = threading.Lock()  # guards _pending, _next_id, _dead
+        self._send_lock = _thread.allocate_lock()
+        self._lock = _thread.allocate_lock()  # guards _pending, _next_id, _dead
         self._pending = {}
         self._next_id = 0
         self._dead = None  # why the client stopped, once it has
         self._closing = False
-        self._reader_done = threading.Event()
+        self._reader_done = _Event()
 
     def note_run(self, run_id, execution):
         """Remember a subrun's execution number from its subrun answer."""
@@ -188,9 +254,7 @@ class Client:
         try:
             if final is not None:
                 self._write(final)
-            import socket
-
-            self._sock.shutdown(socket.SHUT_WR)
+            self._sock.shutdown(_socket.SHUT_WR)
         except Exception:
             _log.log("closing the connection failed", exc_info=True)
             return
@@ -277,11 +341,22 @@ class Client:
         if os.getpid() != self._pid:
             return
         try:
-            import socket
-
-            self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.shutdown(_socket.SHUT_RDWR)
         except Exception:
             pass
+
+
+_started_in = None  # the thread start() ran in: the runner's main thread
+
+
+def _main_thread_ident():
+    # threading.main_thread() when the program has loaded threading (it
+    # must not be imported here first: from the reader thread, threading
+    # would take the reader for the main thread).
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        return threading.main_thread().ident
+    return _started_in if _started_in is not None else _thread.get_ident()
 
 
 def _interrupt_main():
@@ -291,6 +366,6 @@ def _interrupt_main():
     try:
         import signal
 
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        signal.pthread_kill(_main_thread_ident(), signal.SIGINT)
     except Exception:
         _thread.interrupt_main()

@@ -25,14 +25,14 @@ frames to the program's tracebacks.
 
 import contextvars
 import functools
+import _thread
 import sys
-import threading
 
 from aco import _log, client
 
 _run_id = contextvars.ContextVar("aco_run_id", default=None)
 
-_hooks_lock = threading.Lock()
+_hooks_lock = _thread.allocate_lock()
 _hooked = False
 
 
@@ -130,6 +130,8 @@ def _context_for(rid):
 
 
 def _hook_thread_start():
+    import threading  # here: a program without subruns need not load it
+
     original = threading.Thread.start
 
     def start(self):

@@ -12,13 +12,13 @@ skips that patch, says so once on stderr, and logs the details.
 
 import functools
 import sys
-import threading
+import _thread
 
 from aco import _log
 
 _MARK = "__aco_patch__"
 
-_lock = threading.RLock()
+_lock = _thread.RLock()  # threading.RLock, without importing threading (start-up time)
 _installed = False
 _pending = set()  # SDK import names declared but not imported yet
 _patched = {}  # (class, attribute) -> (original, whether the class had its own)

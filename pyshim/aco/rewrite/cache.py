@@ -15,7 +15,7 @@ import importlib.util
 import marshal
 import os
 import sys
-import threading
+import _thread
 
 import aco.rewrite
 
@@ -23,7 +23,7 @@ _FLAGS = 0b11  # hash-based, checked against the source
 _HEADER = 16
 
 _memory = {}
-_memory_lock = threading.Lock()
+_memory_lock = _thread.allocate_lock()
 
 
 def cache_path(path):

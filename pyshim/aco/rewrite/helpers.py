@@ -15,7 +15,7 @@ import io
 import os
 import re
 import sys
-import threading
+import _thread
 import types
 
 _partial = functools.partial
@@ -39,10 +39,10 @@ _WRAPPABLE = frozenset({str, bytes, int, float, list, dict, tuple, type(re.compi
 _NEVER_INSPECT = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
 
 _taint = None
-_taint_lock = threading.Lock()
+_taint_lock = _thread.allocate_lock()
 _roots = None
 _user_code = {}
-_user_code_lock = threading.Lock()
+_user_code_lock = _thread.allocate_lock()
 
 
 def _taint_module():
@@ -431,7 +431,7 @@ class _TaintedModArgs(str):
 # raises leaves its records for the enclosing after() (over-tainting only),
 # and the list is capped so a generator drained outside any call cannot
 # grow it without bound.
-_drawn = threading.local()
+_drawn = _thread._local()
 _DRAWN_MAX = 4096
 
 

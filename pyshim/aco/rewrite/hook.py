@@ -11,14 +11,14 @@ module with ``# aco: no-rewrite`` near its top, or one that fails to rewrite
 
 import os
 import sys
-import threading
+import _thread
 from importlib.machinery import PathFinder, SourceFileLoader
 
 from aco import _log
 from aco.rewrite import enabled, has_opt_out, paths
 
 _installed = None
-_install_lock = threading.Lock()
+_install_lock = _thread.allocate_lock()
 
 
 
@@ -67,7 +67,7 @@ def _failed(path, e):
 
 class RewritingFinder:
     def __init__(self, roots):
-        self._busy = threading.local()
+        self._busy = _thread._local()  # threading.local itself
         self.roots = roots
 
     @property
