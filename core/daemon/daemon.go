@@ -257,7 +257,16 @@ func serving(cfg config.Config) (int, bool) {
 	return info.PID, true
 }
 
+// LogLimit is the size past which a server start moves server.log to
+// server.log.1 (replacing an older one) and begins a new log, so the two
+// files together stay below about twice this.
+const LogLimit = 10 << 20
+
 func spawn(ctx context.Context, cfg config.Config, exe string, env []string) (int, error) {
+	if fi, err := os.Stat(cfg.LogPath()); err == nil && fi.Size() > LogLimit {
+		// A failed rename only keeps the log growing; the server starts anyway.
+		_ = os.Rename(cfg.LogPath(), cfg.LogPath()+".1")
+	}
 	logf, err := os.OpenFile(cfg.LogPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return 0, aco.Errorf(aco.EUNAVAIL, "cannot open the server log %s: %v", cfg.LogPath(), err)

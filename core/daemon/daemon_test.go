@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -149,6 +150,25 @@ func TestStartStatusStop(t *testing.T) {
 	}
 	if answers(cfg.Port) {
 		t.Errorf("runner port still answers after Stop")
+	}
+}
+
+func TestStartMovesABigLogAside(t *testing.T) {
+	cfg := testConfig(t)
+	old := bytes.Repeat([]byte("an old line of the server log\n"), LogLimit/30+1)
+	if err := os.WriteFile(cfg.LogPath(), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startFake(t, cfg, ""); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	moved, err := os.ReadFile(cfg.LogPath() + ".1")
+	if err != nil || !bytes.Equal(moved, old) {
+		t.Fatalf("server.log.1: %d bytes, %v; want the old log's %d", len(moved), err, len(old))
+	}
+	fresh, err := os.ReadFile(cfg.LogPath())
+	if err != nil || len(fresh) >= len(old) || !bytes.Contains(fresh, []byte("started server process")) {
+		t.Fatalf("server.log after the start: %d bytes, %v; want a new log", len(fresh), err)
 	}
 }
 
