@@ -5,9 +5,15 @@ wording below mirror it line for line, and both test suites read
 core/protocol/testdata/vectors.json, so a line means the same on both sides.
 Framing (reading lines off the socket) is the caller's; nothing here touches
 a socket. Standard library only: this runs inside the user's environment.
+
+JSON goes through _json, the C half of the json package, directly: the
+runner needs this module before the program starts, and ``import json``
+loads re and enum, which cost a program that uses neither several
+milliseconds of start-up. The output is json.dumps's own (json.dumps uses
+the same C encoder); json is loaded only to word a decoding error, or when
+_json is missing.
 """
 
-import json
 import math
 
 PROTOCOL_VERSION = 1
@@ -168,11 +174,78 @@ def _not_json(name):
     raise ValueError("%s is not valid JSON" % name)
 
 
-_decoder = json.JSONDecoder(parse_constant=_not_json)
+def _type_error(o):
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
+class _Context:
+    """What _json's scanner reads off a json.JSONDecoder."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = staticmethod(_not_json)
+
+
+def _c_dumps(ascii_only):
+    # The arguments json.JSONEncoder.iterencode passes, for
+    # separators=(",", ":"), check_circular and allow_nan=False.
+    quote = _json.encode_basestring_ascii if ascii_only else _json.encode_basestring
+    encoder = _json.make_encoder
+    return lambda obj: "".join(encoder({}, _type_error, quote, None, ":", ",", False, False, False)(obj, 0))
+
+
+try:
+    import _json
+
+    _dumps_utf8 = _c_dumps(False)
+    _dumps_ascii = _c_dumps(True)
+    _scan = _json.make_scanner(_Context())
+    _dumps_utf8({"": [1, 1.5, None, True]})  # the signatures are what we expect
+except Exception:  # a Python without the accelerator, or one that changed it
+    _json = None
+
+
+def _py_dumps(ascii_only):
+    import json
+
+    return lambda obj: json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":"), allow_nan=False)
+
+
+if _json is None:
+    _dumps_utf8 = _py_dumps(False)
+    _dumps_ascii = _py_dumps(True)
+
+_WHITESPACE = " \t\n\r"
+
+
+def loads(text):
+    """The JSON value text holds, as json.loads gives it but refusing NaN and
+    Infinity. Raises ValueError (json.JSONDecodeError) when it holds none."""
+    if _json is None:
+        import json
+
+        return json.loads(text, parse_constant=_not_json)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        obj, end = _scan(text, start)
+    except StopIteration as e:
+        raise _decode_error("Expecting value", text, e.value) from None
+    if end != len(text) and text[end:].strip(_WHITESPACE):
+        raise _decode_error("Extra data", text, end + len(text[end:]) - len(text[end:].lstrip(_WHITESPACE)))
+    return obj
+
+
+def _decode_error(msg, text, pos):
+    from json import JSONDecodeError
+
+    return JSONDecodeError(msg, text, pos)
 
 
 def _quote(s):
-    return json.dumps(s, ensure_ascii=False)
+    return _dumps_utf8(s)
 
 
 def encode(msg):
@@ -183,13 +256,13 @@ def encode(msg):
     t = msg.get("type") if isinstance(msg, dict) else None
     if type(t) is not str or not t:
         raise ValueError('protocol: a message needs a "type" string, got %r' % (msg,))
-    text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _dumps_utf8(msg)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (from surrogateescape'd bytes, say) has no UTF-8
         # form; as a \u escape it is still valid JSON.
-        data = json.dumps(msg, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+        data = _dumps_ascii(msg).encode("ascii")
     return data + b"\n"
 
 
@@ -200,7 +273,7 @@ def decode(line):
         # Invalid UTF-8 becomes U+FFFD, as Go's decoder does.
         line = bytes(line).decode("utf-8", "replace")
     try:
-        obj = _decoder.decode(line)
+        obj = loads(line)
     except (ValueError, RecursionError) as e:
         raise ProtocolError("not a JSON object: %s" % e) from None
     if type(obj) is not dict:

@@ -121,3 +121,81 @@ def test_protocol_error_is_a_value_error():
     assert issubclass(protocol.ProtocolError, ValueError)
     e = protocol.ProtocolError("boom", 7)
     assert (e.message, e.id, str(e)) == ("boom", 7, "boom")
+
+
+# protocol speaks JSON through _json directly (import json costs start-up);
+# what it writes and reads must be what the json package would.
+JSON_SAMPLES = [
+    {"type": "add_node", "input": {"messages": [{"role": "user", "content": "héllo \u2028 \"q\" \\ \x01"}]}},
+    {"type": "log", "n": [0, -1, 1 << 70, 1.5, 1e300, -0.0, 2.5e-8], "t": True, "f": False, "z": None},
+    {"type": "hello", "nested": {"a": {"b": {"c": []}}}, "empty": {}, "tuple": (1, "x")},
+    {"type": "x", "\u00e9": "\U0001f600", 1: "int key", 2.5: "float key", True: "bool key", None: "none key"},
+]
+
+
+@pytest.mark.parametrize("msg", JSON_SAMPLES)
+def test_encode_writes_what_json_dumps_writes(msg):
+    want = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8") + b"\n"
+    assert protocol.encode(msg) == want
+
+
+def test_encode_refuses_what_json_dumps_refuses():
+    class Loop(dict):
+        pass
+
+    loop = Loop(type="log")
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="Circular reference"):
+        protocol.encode(loop)
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        protocol.encode({"type": "log", "s": {1}})
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        protocol.encode({"type": "log", "n": float("inf")})
+    # The encoder is made per call: a failure leaves nothing behind.
+    assert protocol.encode({"type": "log", "again": [loop is not None]}) == b'{"type":"log","again":[true]}\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": [1, 2.5, -3e4, "\\u00e9\\ud83d\\ude00", null, true, false, {}]}', "  [1]\n", "\t7 ", '"s"', "0", "[]"],
+)
+def test_loads_reads_what_json_loads_reads(text):
+    got = protocol.loads(text)
+    assert got == json.loads(text)
+    assert type(got) is type(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "Expecting value: line 1 column 1 (char 0)"),
+        ("   ", "Expecting value: line 1 column 4 (char 3)"),
+        ('{"a": 1} x', "Extra data: line 1 column 10 (char 9)"),
+        ('{"a": 1', "Expecting ',' delimiter: line 1 column 8 (char 7)"),
+        ('["\x01"]', "Invalid control character at: line 1 column 3 (char 2)"),
+        ("[NaN]", "NaN is not valid JSON"),
+        ("-Infinity", "-Infinity is not valid JSON"),
+    ],
+)
+def test_loads_refuses_like_json(text, message):
+    with pytest.raises(ValueError) as info:
+        protocol.loads(text)
+    assert str(info.value) == message
+
+
+def test_without_the_accelerator_the_json_package_does_the_work():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['_json'] = None\n"
+        "from aco import protocol\n"
+        "assert protocol._json is None\n"
+        "sys.stdout.buffer.write(protocol.encode({'type': 'log', 'x': ['\\u00e9', 1.5, None]}))\n"
+        "print(protocol.loads(' [1, {\"a\": 2}] '))\n"
+        "try:\n    protocol.loads('[NaN]')\nexcept ValueError as e:\n    print(e)\n"
+    )
+    shim = os.path.dirname(os.path.dirname(os.path.abspath(protocol.__file__)))
+    p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=shim), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == '{"type":"log","x":["\u00e9",1.5,null]}\n[1, {\'a\': 2}]\nNaN is not valid JSON\n'

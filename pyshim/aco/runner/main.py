@@ -333,14 +333,12 @@ class _NoRecording(Exception):
 
 
 def _hello(target, passed, args):
-    import json
-
     from aco import protocol
 
     argv = None
     if passed["ACO_RUNNER_ARGV"]:
         try:
-            argv = json.loads(passed["ACO_RUNNER_ARGV"])
+            argv = protocol.loads(passed["ACO_RUNNER_ARGV"])
         except ValueError:
             _log.log("ACO_RUNNER_ARGV is not JSON: %r" % passed["ACO_RUNNER_ARGV"])
     if not isinstance(argv, list):
