@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,7 +23,6 @@ const (
 	EnvRunID        = "ACO_RUN_ID"                 // set by the server's rerun; passed through
 	EnvDisable      = "ACO_DISABLE"
 	EnvHome         = "ACO_HOME"
-	RunnerModule    = "aco.runner"
 	DisabledWarning = "aco: recording disabled (ACO_DISABLE=1); running plainly"
 )
 
@@ -40,6 +40,15 @@ func Disabled(getenv func(string) string) bool {
 		return false
 	}
 	return true
+}
+
+// RunnerScript is the runner (pyshim/aco/runner) in the shim unpacked at
+// shimDir. Python runs it as a script: "python -m aco.runner" would work
+// too, but -m makes python import runpy, importlib.util, contextlib and the
+// rest of their chain, milliseconds of start-up a plain run of the program
+// does not have.
+func RunnerScript(shimDir string) string {
+	return filepath.Join(shimDir, "aco", "runner", "__main__.py")
 }
 
 // Input is what a plan is made from.
@@ -71,7 +80,7 @@ func Plan(in Input) ExecPlan {
 	p := ExecPlan{Path: in.Interpreter, Warning: in.Plain}
 	p.Argv = append([]string{in.Interpreter}, in.Args.PyOpts...)
 	if in.Plain == "" {
-		p.Argv = append(p.Argv, "-m", RunnerModule)
+		p.Argv = append(p.Argv, RunnerScript(in.ShimDir))
 	}
 	if in.Args.Module != "" {
 		p.Argv = append(p.Argv, "-m", in.Args.Module)

@@ -58,7 +58,7 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"/venv/bin/python", "-u", "-m", "aco.runner", "agent.py", "--n", "3"}; !slices.Equal(p.Argv, want) {
+	if want := []string{"/venv/bin/python", "-u", "/h/shim/v1/aco/runner/__main__.py", "agent.py", "--n", "3"}; !slices.Equal(p.Argv, want) {
 		t.Errorf("argv = %q, want %q", p.Argv, want)
 	}
 	if !slices.Contains(p.Env, "ACO_RUN_ID=r1") || !slices.Contains(p.Env, "PYTHONPATH=/h/shim/v1") {

@@ -8,6 +8,10 @@ import sys
 
 PYSHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
+# How aco-launch starts the runner (a script: cheaper than -m), and the other
+# way it can be started.
+RUNNER_SCRIPT = [os.path.join(PYSHIM, "aco", "runner", "__main__.py")]
+RUNNER_MODULE = ["-m", "aco.runner"]
 TIMEOUT = 60  # a guard against a hung child, not a synchronisation
 
 
@@ -42,15 +46,15 @@ def runner_env(home, addr, argv=None, **extra):
     return env
 
 
-def run_plain(args, cwd, home, stdin=None):
+def run_plain(args, cwd, home, stdin=None, pyopts=()):
     return subprocess.run(
-        [PYTHON] + list(args), cwd=cwd, env=base_env(home), input=stdin, capture_output=True, timeout=TIMEOUT
+        [PYTHON, *pyopts] + list(args), cwd=cwd, env=base_env(home), input=stdin, capture_output=True, timeout=TIMEOUT
     )
 
 
-def run_aco(args, cwd, home, addr, stdin=None, **extra):
+def run_aco(args, cwd, home, addr, stdin=None, pyopts=(), start=RUNNER_SCRIPT, **extra):
     return subprocess.run(
-        [PYTHON, "-m", "aco.runner"] + list(args),
+        [PYTHON, *pyopts, *start] + list(args),
         cwd=cwd,
         env=runner_env(home, addr, argv=list(args), **extra),
         input=stdin,

@@ -11,7 +11,17 @@ import textwrap
 
 import pytest
 
-from runner_helpers import PYTHON, closed_port, run_aco, run_plain, runner_env, base_env, split_aco_lines
+from runner_helpers import (
+    PYTHON,
+    RUNNER_MODULE,
+    RUNNER_SCRIPT,
+    base_env,
+    closed_port,
+    run_aco,
+    run_plain,
+    runner_env,
+    split_aco_lines,
+)
 
 PROGRAMS = {
     "argv.py": """
@@ -196,10 +206,16 @@ def project(tmp_path_factory):
     return root
 
 
+# Python options that change what the program sees of its start.
+PYOPTS = [((), "no options"), (("-P",), "-P"), (("-u", "-X", "utf8"), "-u -X utf8")]
+
+
+@pytest.mark.parametrize("start", [RUNNER_SCRIPT, RUNNER_MODULE], ids=["started as a script", "started with -m"])
+@pytest.mark.parametrize("pyopts", [o[0] for o in PYOPTS], ids=[o[1] for o in PYOPTS])
 @pytest.mark.parametrize("args,stdin", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_runner_is_indistinguishable_from_python(project, tmp_path, args, stdin):
-    plain = run_plain(args, project, tmp_path, stdin)
-    aco = run_aco(args, project, tmp_path, "127.0.0.1:%d" % closed_port(), stdin)
+def test_runner_is_indistinguishable_from_python(project, tmp_path, args, stdin, pyopts, start):
+    plain = run_plain(args, project, tmp_path, stdin, pyopts=pyopts)
+    aco = run_aco(args, project, tmp_path, "127.0.0.1:%d" % closed_port(), stdin, pyopts=pyopts, start=start)
 
     stderr, warnings = split_aco_lines(aco.stderr)
     assert aco.stdout == plain.stdout
@@ -239,7 +255,7 @@ def test_ctrl_c_while_blocked(tmp_path):
     script.write_text("import sys\nprint('ready', flush=True)\nsys.stdin.read()\n")
     plain = _ctrl_c([PYTHON, str(script)], base_env(tmp_path), tmp_path)
     rc, out, err = _ctrl_c(
-        [PYTHON, "-m", "aco.runner", str(script)],
+        [PYTHON, *RUNNER_SCRIPT, str(script)],
         runner_env(tmp_path, "127.0.0.1:%d" % closed_port()),
         tmp_path,
     )
@@ -274,6 +290,6 @@ def test_children_see_the_plain_environment(tmp_path):
     user_path = str(tmp_path / "userlib")
     env = runner_env(tmp_path, "127.0.0.1:%d" % closed_port(), ACO_RUNNER_ORIG_PYTHONPATH=user_path, ACO_RUN_NAME="n")
     env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], user_path])
-    p = subprocess.run([PYTHON, "-m", "aco.runner", str(script)], cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    p = subprocess.run([PYTHON, *RUNNER_SCRIPT, str(script)], cwd=tmp_path, env=env, capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.decode().splitlines() == ["%s None" % user_path, "[]", "True 1"]

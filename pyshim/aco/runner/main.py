@@ -1,11 +1,14 @@
 """Run the program as ``python SCRIPT`` or ``python -m MODULE`` would, while
 aco records it.
 
-We are started as ``python -m aco.runner ...``, so by the time main() runs,
-python has set things up for running aco.runner: sys.argv, sys.path[0], the
-__main__ namespace (which aco/runner/__main__.py executes in) and
-sys.orig_argv. main() rewrites each of them to what python would have made for
-the program, connects to the server, and then runs the program the way
+aco-launch starts us as ``python SHIM/aco/runner/__main__.py ...``: as a
+script, which spares the program the import of runpy (and importlib.util,
+contextlib and more) that ``python -m aco.runner ...`` costs it; both work.
+By the time main() runs, python has set things up for running the runner:
+sys.argv, sys.path[0], the __main__ namespace (which aco/runner/__main__.py
+executes in) and sys.orig_argv. main() rewrites each of them to what python
+would have made for the program, connects to the server, and then runs the
+program the way
 CPython's own startup code does (Modules/main.c, Python/pythonrun.c), so that
 output, tracebacks, exit codes and the SIGINT death on Ctrl-C come out the same.
 
@@ -29,11 +32,11 @@ _outcome = ("finished", 0)
 
 
 def main():
-    args = sys.argv[1:]
+    runner, args = sys.argv[0], sys.argv[1:]
     passed = _take_environment()
     if passed["ACO_RUNNER_ORIG_PYTHONPATH"] is not None:
         _compile_shim()  # started by aco-launch, from the shim it unpacked
-    _restore_orig_argv()
+    _restore_orig_argv(runner)
     if not args or (args[0] == "-m" and len(args) < 2):
         sys.stderr.write("usage: python -m aco.runner (SCRIPT | -m MODULE) [ARGS...]\n")
         raise SystemExit(2)
@@ -131,13 +134,18 @@ def _take_environment():
     return passed
 
 
-def _restore_orig_argv():
+def _restore_orig_argv(runner):
+    """Take the runner out of sys.orig_argv: "-m aco.runner", or the path
+    of this package's __main__.py as python was given it (sys.argv[0])."""
     orig = getattr(sys, "orig_argv", None)
     if not orig:
         return
-    for i in range(len(orig) - 1):
-        if orig[i] == "-m" and orig[i + 1] == "aco.runner":
+    for i in range(1, len(orig)):
+        if orig[i] == "-m" and i + 1 < len(orig) and orig[i + 1] == "aco.runner":
             sys.orig_argv = orig[:i] + orig[i + 2 :]
+            return
+        if orig[i] == runner:
+            sys.orig_argv = orig[:i] + orig[i + 1 :]
             return
 
 
@@ -147,24 +155,26 @@ def _shim_dir():
 
 def _fix_sys_path(first):
     """Make sys.path what python would have made for the program: `first`
-    as its first entry (None: keep python's, the cwd for -m), no shim entry
-    from PYTHONPATH, and the shim at the very end so that this process can
-    still import aco but the program's own modules win."""
+    as its first entry (None: none), no shim entry from PYTHONPATH, and the
+    shim at the very end so that this process can still import aco but the
+    program's own modules win."""
     path = sys.path
-    if first is not None:
-        if getattr(sys.flags, "safe_path", False):
-            path.insert(0, first)
-        else:
-            # python -m aco.runner put the cwd first; that is the runner's.
-            path[0] = first
+    # Without -P python put the runner's own entry first: its directory, or
+    # the cwd under python -m aco.runner. PYTHONPATH's entries follow.
+    own = 0 if getattr(sys.flags, "safe_path", False) else 1
     shim = _shim_dir()
-    for i in range(1, len(path)):
+    for i in range(own, len(path)):
         try:
             if os.path.abspath(path[i]) == shim:
                 del path[i]
                 break
         except Exception:
             continue
+    if first is not None:
+        if own:
+            path[0] = first
+        else:
+            path.insert(0, first)
     if shim not in path:
         path.append(shim)
 
@@ -259,8 +269,12 @@ class _Module:
         # During the module search python's sys.argv[0] is "-m"; runpy then
         # replaces it with the module's file.
         sys.argv = [self.argv0] + self.rest
-        # A directory or zip file goes first even under -P (pymain_run_python).
-        _fix_sys_path(self.path0)
+        # A directory or zip file goes first even under -P (pymain_run_python);
+        # else -m puts the cwd first, unless -P.
+        first = self.path0
+        if first is None and not getattr(sys.flags, "safe_path", False):
+            first = os.getcwd()
+        _fix_sys_path(first)
 
     def run(self):
         import runpy
