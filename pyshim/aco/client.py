@@ -165,9 +165,9 @@ def _limit_send_time(sock):
     # the program in sendall forever: a kernel send timeout turns that into an
     # error, which disables recording.
     try:
-        import struct
+        from _struct import pack  # struct's C half: struct itself is a module more to load
 
-        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDTIMEO, struct.pack("ll", 10, 0))
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDTIMEO, pack("ll", 10, 0))
     except Exception:
         _log.log("cannot set a send timeout", exc_info=True)
 

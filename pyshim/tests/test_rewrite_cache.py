@@ -283,3 +283,19 @@ def test_aco_itself_is_never_user_code(tmp_path):
     roots = paths.normalize_roots([shim_root])
     assert not paths.is_user_file(os.path.join(os.path.dirname(aco.__file__), "client.py"), roots)
     assert paths.is_user_file(str(tmp_path / "agent.py"), paths.normalize_roots([str(tmp_path)]))
+
+
+def test_bootstrap_functions_are_importlibs():
+    import importlib.machinery
+    import importlib.util
+
+    from aco import _bootstrap
+
+    for data in (b"", b"x = 1\n", bytes(range(256)) * 9):
+        assert _bootstrap.source_hash(data) == importlib.util.source_hash(data)
+    assert _bootstrap.MAGIC_NUMBER == importlib.util.MAGIC_NUMBER
+    assert _bootstrap.cache_from_source("/p/m.py") == importlib.util.cache_from_source("/p/m.py")
+    assert _bootstrap.decode_source(b"# coding: latin-1\nx = '\xe9'\n") == importlib.util.decode_source(b"# coding: latin-1\nx = '\xe9'\n")
+    assert _bootstrap.SourceFileLoader is importlib.machinery.SourceFileLoader
+    assert _bootstrap.PathFinder is importlib.machinery.PathFinder
+    assert _bootstrap.BuiltinImporter is importlib.machinery.BuiltinImporter

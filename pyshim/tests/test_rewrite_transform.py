@@ -497,3 +497,45 @@ def test_every_node_made_has_a_place_in_the_source():
     assert all(1 <= n.lineno <= n.end_lineno <= 5 for n in placed)
     helpers_used = [n for n in placed if isinstance(n, ast.Name) and n.id == transform.HELPERS_NAME]
     assert len(helpers_used) >= 4
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# aco: no-rewrite",
+        "#aco:no-rewrite",
+        "x = 1  #  aco:\tno-rewrite please",
+        "# aco: no-rewrite.",
+        "# aco: no-rewrite-later",
+        "# aco: no-rewriter",
+        "# aco: no-rewrite_x",
+        "# aco: no-rewriteé",
+        "# aco : no-rewrite",
+        "# acos: no-rewrite",
+        "# note # aco: no-rewrite",
+        "s = '#' # aco: no-rewrite",
+        "# aco:\u3000no-rewrite",
+        "aco: no-rewrite",
+        "# aco: no rewrite",
+        "#",
+        "",
+    ],
+)
+def test_opt_out_marker_matches_as_the_pattern_says(line):
+    import re
+
+    want = re.search(r"#\s*aco:\s*no-rewrite\b", line) is not None
+    assert transform.has_opt_out(line + "\n") is want
+
+
+def test_helpers_types_are_the_stdlib_ones():
+    import functools
+    import re
+    import types
+
+    from aco.rewrite import helpers
+
+    assert helpers._partial is functools.partial
+    assert helpers._method is types.MethodType
+    assert helpers._NEVER_INSPECT == (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+    assert helpers._match_type() is re.Match

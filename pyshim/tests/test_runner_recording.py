@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from fake_server import FakeServer
-from runner_helpers import PYSHIM, PYTHON, base_env, run_aco, runner_env, split_aco_lines
+from runner_helpers import PYSHIM, PYTHON, RUNNER_SCRIPT, base_env, run_aco, runner_env, split_aco_lines
 
 
 @pytest.fixture
@@ -470,3 +470,27 @@ def test_main_script_comes_from_the_rewrite_cache(tmp_path, server):
         outs.append(p.stdout.decode())
     assert outs == ["1 True True\n", "1 False False\n"]
     assert list((tmp_path / "__pycache__").glob("prog.*.aco-*.pyc"))
+
+
+def test_recording_loads_nothing_a_plain_run_does_not_but_our_own(tmp_path, server):
+    """Start-up cost is mostly imports: a recorded run of a program that
+    does a little string work loads aco's modules and a few C modules, and
+    none of the pure-Python stdlib (json, re, threading, runpy, importlib.util,
+    functools...) that python itself does not load for it."""
+    prog = write(tmp_path, "import sys\nnames = list(sys.modules)\nprint(' '.join(sorted(names)))\n")
+    env = runner_env(tmp_path, server.addr)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the first run caches the rewrite
+    run = lambda: subprocess.run([PYTHON, *RUNNER_SCRIPT, str(prog)], cwd=tmp_path, env=env, capture_output=True, timeout=60)  # noqa: E731
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert b"aco.rewrite.transform" in first.stdout.split()  # it did rewrite: the next run loads the cache
+    p = run()
+    plain = subprocess.run([PYTHON, str(prog)], cwd=tmp_path, env=base_env(tmp_path), capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    (_, conn) = server.wait(2)
+    assert of_type(conn.messages, "deregister"), "the run was not recorded"
+    extra = set(p.stdout.split()) - set(plain.stdout.split())
+    assert b"aco.rewrite.helpers" in extra  # rewritten, so the helpers ran
+    ours = {m for m in extra if m == b"aco" or m.startswith(b"aco.")}
+    c_modules = {b"_json", b"_socket", b"_struct", b"_functools", b"atexit", b"itertools", b"math"}
+    assert extra - ours - c_modules == set()

@@ -10,7 +10,6 @@ reversible (uninstall()). Nothing here may raise into the program: a failure
 skips that patch, says so once on stderr, and logs the details.
 """
 
-import functools
 import sys
 import _thread
 
@@ -150,6 +149,8 @@ def _wrapper(method, sdk_import, original, is_async):
         # async object (anthropic's AsyncMessages.stream): it stays plain.
         def wrapper(self, *args, **kwargs):
             return runtime.call_sync(method, sdk_import, original, self, args, kwargs, is_async)
+
+    import functools  # here, as inspect above: no SDK, no patching, no import
 
     functools.update_wrapper(wrapper, original)
     setattr(wrapper, _MARK, method["api"])

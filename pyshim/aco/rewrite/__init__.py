@@ -11,7 +11,6 @@ fresh never imports transform (nor ast).
 """
 
 import os
-import re
 
 # Part of the cache key: bump it whenever a change in transform or helpers
 # changes what rewritten code does, or caches made by the old version would
@@ -19,7 +18,6 @@ import re
 REWRITER_VERSION = "4"
 
 MARKER = "aco: no-rewrite"
-_MARKER_RE = re.compile(r"#\s*aco:\s*no-rewrite\b")
 _MARKER_LINES = 20
 
 
@@ -29,12 +27,30 @@ def enabled():
 
 
 def has_opt_out(source):
-    """Whether the marker comment ``# aco: no-rewrite`` is in the first lines."""
+    """Whether the marker comment ``# aco: no-rewrite`` is in the first lines:
+    a "#", then "aco:" and "no-rewrite" as a whole word, whitespace allowed
+    around "aco:". (Matched by hand: re would cost every run its import.)"""
     if isinstance(source, bytes):
         source = source[:4096].decode("latin-1")
+    if "no-rewrite" not in source:
+        return False
     for i, line in enumerate(source.splitlines()):
         if i >= _MARKER_LINES:
             break
-        if _MARKER_RE.search(line):
+        if _marked(line):
             return True
+    return False
+
+
+def _marked(line):
+    at = line.find("#")
+    while at >= 0:
+        rest = line[at + 1 :].lstrip()
+        if rest.startswith("aco:"):
+            rest = rest[4:].lstrip()
+            if rest.startswith("no-rewrite"):
+                after = rest[10:11]
+                if not after or not (after.isalnum() or after == "_"):
+                    return True
+        at = line.find("#", at + 1)
     return False

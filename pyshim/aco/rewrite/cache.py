@@ -11,13 +11,13 @@ written (read-only directory, PYTHONDONTWRITEBYTECODE) the code is kept in
 memory for this process.
 """
 
-import importlib.util
 import marshal
 import os
 import sys
 import _thread
 
 import aco.rewrite
+from aco import _bootstrap
 
 _FLAGS = 0b11  # hash-based, checked against the source
 _HEADER = 16
@@ -28,7 +28,7 @@ _memory_lock = _thread.allocate_lock()
 
 def cache_path(path):
     """Where path's rewritten bytecode lives."""
-    base = importlib.util.cache_from_source(path, optimization="")
+    base = _bootstrap.cache_from_source(path, optimization="")
     stem = base[: -len(".pyc")]
     opt = ".opt-%d" % sys.flags.optimize if sys.flags.optimize else ""
     return "%s.aco-%s%s.pyc" % (stem, aco.rewrite.REWRITER_VERSION, opt)
@@ -72,19 +72,19 @@ def compile_source(path, data):
     """Rewrite and compile source bytes read from path."""
     from aco.rewrite import transform  # here: a run whose caches are fresh never needs it
 
-    text = importlib.util.decode_source(data)
+    text = _bootstrap.decode_source(data)
     tree = transform.rewrite(text, path, is_user_module=_user_module_predicate(path))
     return compile(tree, path, "exec", dont_inherit=True)
 
 
 def _pack(code, source_hash):
-    return importlib.util.MAGIC_NUMBER + _FLAGS.to_bytes(4, "little") + source_hash + marshal.dumps(code)
+    return _bootstrap.MAGIC_NUMBER + _FLAGS.to_bytes(4, "little") + source_hash + marshal.dumps(code)
 
 
 def _unpack(blob, source_hash):
     if len(blob) < _HEADER:
         return None
-    if blob[:4] != importlib.util.MAGIC_NUMBER or int.from_bytes(blob[4:8], "little") != _FLAGS:
+    if blob[:4] != _bootstrap.MAGIC_NUMBER or int.from_bytes(blob[4:8], "little") != _FLAGS:
         return None
     if blob[8:16] != source_hash:
         return None
@@ -122,7 +122,7 @@ def refresh(path):
             pass
         return
     code = compile_source(path, data)
-    _write_atomic(target, _pack(code, importlib.util.source_hash(data)))
+    _write_atomic(target, _pack(code, _bootstrap.source_hash(data)))
 
 
 def load(path, data=None):
@@ -131,7 +131,7 @@ def load(path, data=None):
     SyntaxError (or another error of the rewrite) for the caller to fall back."""
     if data is None:
         data = _read(path)
-    source_hash = importlib.util.source_hash(data)
+    source_hash = _bootstrap.source_hash(data)
     target = cache_path(path)
     try:
         code = _unpack(_read(target), source_hash)

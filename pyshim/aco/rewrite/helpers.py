@@ -10,19 +10,27 @@ program's own callees propagate as they are, and an internal error is logged
 once and the operation done plainly.
 """
 
-import functools
 import io
 import os
-import re
 import sys
 import _thread
-import types
 
-_partial = functools.partial
+# functools.partial itself (functools imports it from here). What this
+# module needs of functools, types and re comes without importing them:
+# every rewritten program loads this module, and those three (with
+# collections and enum behind them) would cost it milliseconds of start-up.
+from _functools import partial as _partial
+
+
+class _Bound:
+    def method(self):
+        pass
+
+
 # A bound method is a cheaper partial for one argument: calling it calls
 # func(a) with no frame between, and it costs half a partial to make.
 # It refuses a None "self" and a func that is not callable (TypeError).
-_method = types.MethodType
+_method = type(_Bound().method)  # types.MethodType
 
 # Types whose instances never carry taint: the wrappers are subclasses.
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes, complex})
@@ -33,10 +41,36 @@ _PLAIN = frozenset({str, int, float, bool, type(None), bytes, complex})
 # of an LLM is picked apart. Everything else (iterators, coroutines, exceptions, classes,
 # arbitrary objects) is returned as it is: a proxy there could change what
 # the program does, and never changing that matters more than an edge.
-_WRAPPABLE = frozenset({str, bytes, int, float, list, dict, tuple, type(re.compile("").match(""))})
+_WRAPPABLE = frozenset({str, bytes, int, float, list, dict, tuple})
+
+
+def _match_type():
+    # re.Match, once the program has loaded re: before, no match exists.
+    re = sys.modules.get("re")
+    return getattr(re, "Match", None) if re is not None else None
+
+
+def _generator():
+    yield
+
+
+async def _coroutine():
+    pass
+
+
+async def _async_generator():
+    yield
+
+
+def _never_inspect():
+    # types.GeneratorType, CoroutineType and AsyncGeneratorType.
+    coroutine = _coroutine()
+    coroutine.close()  # never awaited, and no warning says so
+    return (type(_generator()), type(coroutine), type(_async_generator()))
+
 
 # Arguments get_origins must not be handed: looking inside would consume them.
-_NEVER_INSPECT = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+_NEVER_INSPECT = _never_inspect()
 
 _taint = None
 _taint_lock = _thread.allocate_lock()
@@ -208,7 +242,7 @@ def _untaint_arg(taint, a):
 
 def _taint_result(taint, result, origins):
     t = type(result)
-    if t not in _WRAPPABLE and not isinstance(result, (str, bytes)):
+    if t not in _WRAPPABLE and not isinstance(result, (str, bytes)) and t is not _match_type():
         return result
     have = taint.get_origins(result)
     if have and origins.issubset(have):

@@ -12,9 +12,9 @@ module with ``# aco: no-rewrite`` near its top, or one that fails to rewrite
 import os
 import sys
 import _thread
-from importlib.machinery import PathFinder, SourceFileLoader
 
 from aco import _log
+from aco._bootstrap import PathFinder, SourceFileLoader
 from aco.rewrite import enabled, has_opt_out, paths
 
 _installed = None
@@ -194,9 +194,9 @@ def rewrite_main(path, source):
         from aco.rewrite import transform
 
         if isinstance(source, bytes):
-            import importlib.util
+            from aco import _bootstrap
 
-            text = importlib.util.decode_source(source)
+            text = _bootstrap.decode_source(source)
         else:
             text = source
         tree = transform.rewrite(text, path, is_user_module=cache._user_module_predicate(path))

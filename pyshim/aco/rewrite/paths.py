@@ -3,7 +3,6 @@ that holds installed, generated or vendored code."""
 
 import os
 import sys
-import sysconfig
 
 # Directory names that never hold the user's own source.
 EXCLUDED_DIRS = frozenset(
@@ -14,6 +13,8 @@ _venv_cache = {}
 
 
 def _install_prefixes():
+    import sysconfig  # here: a program that imports none of its own modules never needs it
+
     out = set()
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         try:

@@ -60,11 +60,11 @@ def _compile_shim():
     if not sys.dont_write_bytecode:
         return
     try:
-        import importlib.util
+        from aco import _bootstrap
 
         pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         marker = os.path.join(pkg, "__init__.py")
-        if os.path.exists(importlib.util.cache_from_source(marker)):
+        if os.path.exists(_bootstrap.cache_from_source(marker)):
             return
         import py_compile
 
@@ -182,7 +182,7 @@ def _fix_sys_path(first):
 def _reset_main():
     """Give __main__ back the namespace python starts a program with; the
     module object itself stays, so it is the one python made."""
-    from importlib.machinery import BuiltinImporter
+    from aco._bootstrap import BuiltinImporter
 
     d = sys.modules["__main__"].__dict__
     d.clear()
@@ -226,7 +226,7 @@ class _Script:
         _fix_sys_path(None if getattr(sys.flags, "safe_path", False) else self.root)
 
     def run(self):
-        from importlib.machinery import SourceFileLoader
+        from aco._bootstrap import SourceFileLoader
 
         d = _reset_main()
         d["__file__"] = self.filename

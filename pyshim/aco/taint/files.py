@@ -24,16 +24,15 @@ iteration) are not tainted: a part's bytes match no record.
 """
 
 import atexit
-import hashlib
 import os
-import threading
+import _thread
 
 from aco import _log
 from aco.taint.wrappers import EMPTY, intern
 
 # Whether recording is on; decided on first use (None until then).
 _enabled = None
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _pending = {}  # real path -> origins written since the last settle
 _written = {}  # (real path, sha256) -> origins this process wrote
 _known = {}  # real path -> ((mtime_ns, size), origins) of the last look-up
@@ -75,6 +74,8 @@ def _project_file(path):
 
 
 def _hash(real):
+    import hashlib  # here: most programs never write a tainted file
+
     h = hashlib.sha256()
     with open(real, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -16,7 +16,7 @@ of a proxied match is a TaintStr); comparisons, hashing, truth and
 conversions (len, int, float, index, fspath) give plain results.
 """
 
-import threading
+import _thread
 
 from aco.taint import wrappers
 
@@ -158,7 +158,7 @@ _SPECIAL = _PLAIN_RESULT | frozenset((
 _ALWAYS = frozenset(("__str__", "__repr__", "__format__", "__eq__", "__ne__", "__hash__"))
 
 _classes = {}
-_classes_lock = threading.Lock()
+_classes_lock = _thread.allocate_lock()
 
 
 def _special(name):

@@ -18,9 +18,7 @@ as the original class. `type(resp) is Response` becomes false for those
 classes only (the openai ones: Response, ParsedResponse).
 """
 
-import copy
-import copyreg
-import threading
+import _thread
 
 from aco.taint import values, wrappers
 from aco.taint.wrappers import intern
@@ -32,7 +30,7 @@ RESPONSE_BUDGET = 200000
 _swaps = {}  # class -> its swap class, or None: also the swap classes themselves
 _UNKNOWN = object()
 _swap_classes = set()
-_swaps_lock = threading.Lock()
+_swaps_lock = _thread.allocate_lock()
 
 
 def wrap_response(obj, node_id):
@@ -218,6 +216,8 @@ def _make_swap_class(cls):
         # Pickled as the original class, which pickle finds by module and
         # qualname; copyreg rebuilds it where aco is absent. (__newobj__
         # would be refused: it must name the pickled object's own class.)
+        import copyreg
+
         return (copyreg._reconstructor, (cls, object, None), _as_original(self).__getstate__())
 
     ns = {name: _tainting_property(p) for name, p in props.items()}
@@ -237,6 +237,8 @@ def _make_swap_class(cls):
 def _as_original(m):
     # A shallow copy of m with the original class, for what must not see
     # the subclass.
+    import copy  # here: loaded only for programs whose SDK responses need it
+
     c = copy.copy(m)
     object.__setattr__(c, "__class__", type(m).__aco_original__)
     return c

@@ -4,7 +4,7 @@ How each kind of value is treated is decided once per type (a dict look-up
 afterwards), so plain values cost a type check.
 """
 
-import threading
+import _thread
 from itertools import chain, islice
 
 from aco.taint import proxy, wrappers
@@ -29,7 +29,7 @@ WRAP_BUDGET = 10000
 _SCALAR, _TAINTED, _LIST, _TUPLE, _NAMEDTUPLE, _DICT, _SET, _MODEL, _PROXYABLE, _OPAQUE = range(10)
 
 _kinds = {}
-_kinds_lock = threading.Lock()
+_kinds_lock = _thread.allocate_lock()
 
 # Containers wrap() may change in place: their item assignment is the
 # built-in one, with no side effects a subclass could attach to it.
