@@ -96,6 +96,20 @@ def test_text_fields_carry_the_node_id(make, cls, read):
     assert type(value) is TaintStr and get_origins(value) == N
 
 
+@pytest.mark.parametrize("make,read", [(response, lambda r: r.output_text), (chat, lambda c: c.choices[0].message.content)])
+def test_response_tainter_is_wrap_response_for_one_node(make, read):
+    from aco.taint import response_tainter
+
+    taint = response_tainter("node-1")
+    for _ in range(3):  # one tainter, many chunks
+        obj = make()
+        assert taint(obj) is obj
+        value = read(obj)
+        assert type(value) is TaintStr and get_origins(value) == N
+    assert taint(["plain", "list"]) == ["plain", "list"]
+    assert get_origins(taint(["plain", "list"])[0]) == N
+
+
 @pytest.mark.parametrize("make", [response, chat], ids=["responses", "chat"])
 def test_serialization_is_unchanged(make):
     obj, plain = make(), make()

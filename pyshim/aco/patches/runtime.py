@@ -28,12 +28,11 @@ from aco import context as _context
 from aco.patches import selectors
 
 
-def current_run_id():
-    return _context.current_run_id()
-
-
 def current_client():
     return _client.get()
+
+
+_current_run = _context._run_id.get  # the subrun the calling code is in, if any
 
 
 # --- JSON ---------------------------------------------------------------
@@ -344,7 +343,13 @@ def location(sdk_import):
 class Call:
     """One recorded call between the cache look-up and the add_node."""
 
-    def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, answer, started, is_async=False):
+    # Made on every call, before the request goes out: slots make it cheaper.
+    __slots__ = (
+        "method", "sdk_import", "client", "run_id", "kwargs", "request", "_request_hash", "sent", "answer",
+        "started", "is_async", "t0", "location", "edited", "output_text_edit", "streaming", "raw",
+    )
+
+    def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, answer, started, is_async=False, streaming=False, raw=False):
         self.method = method
         self.sdk_import = sdk_import
         self.client = client
@@ -360,8 +365,8 @@ class Call:
         self.location = None  # see locate()
         self.edited = False
         self.output_text_edit = None
-        self.streaming = False
-        self.raw = False
+        self.streaming = streaming
+        self.raw = raw
 
     @property
     def api(self):
@@ -673,10 +678,24 @@ def _dump_chunk(chunk):
     return to_json(chunk)
 
 
+def _chunk_tainter(node_id):
+    """taint_wrap(_, node_id) for a stream's chunks, looked up once; None
+    when there is no taint to add."""
+    t = _taint()
+    if t is None:
+        return None
+    make = getattr(t, "response_tainter", None)
+    if make is None:  # an aco.taint without it (a stand-in)
+        return lambda chunk: taint_wrap(chunk, node_id)
+    return make(node_id)
+
+
 class _Recorder:
     """Collects a live stream's chunks and records the node once, when the
     stream ends, is closed, or is garbage-collected unfinished. Chunks are
     dumped only then, so the program gets each one without added work."""
+
+    __slots__ = ("call", "stream_type", "chunks", "done", "edit", "_taint")
 
     def __init__(self, call, stream):
         self.call = call
@@ -684,6 +703,7 @@ class _Recorder:
         self.chunks = []
         self.done = False
         self.edit = _StreamEdit(call, call.output_text_edit) if call.output_text_edit is not None else None
+        self._taint = _chunk_tainter(call.node_id)
 
     def add(self, chunk):
         if self.edit is not None:
@@ -692,7 +712,8 @@ class _Recorder:
             except Exception:
                 _log.log("%s: editing a streamed chunk failed" % self.call.api, exc_info=True)
         self.chunks.append(chunk)
-        return taint_wrap(chunk, self.call.node_id)
+        taint = self._taint
+        return chunk if taint is None else taint(chunk)
 
     def finish(self):
         if self.done:
@@ -995,22 +1016,22 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     if args:
         # The SDK methods take keyword arguments only; let the SDK say so.
         return None
-    run_id = current_run_id()
-    if not run_id:
-        return None
-    client = current_client()
+    client = _client.get()
     if client is None:
+        return None
+    # context.current_run_id(), with the client already in hand.
+    run_id = _current_run() or client.run_id
+    if not run_id:
         return None
     started = time.time()
     request = to_json(kwargs)
-    docs = {"request": request}
-    reason = selectors.any_truthy(docs, method["passthrough"])
+    reason = _truthy(request, method["passthrough"])
     if reason is not None:
         _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
         return None
     stream, raw = method.get("stream"), method.get("raw_response")
-    streaming = bool(stream) and (stream["always"] or selectors.any_truthy(docs, stream["when"]) is not None)
-    is_raw = bool(raw) and selectors.any_truthy(docs, raw["when"]) is not None
+    streaming = bool(stream) and (stream["always"] or _truthy(request, stream["when"]) is not None)
+    is_raw = bool(raw) and _truthy(request, raw["when"]) is not None
     if streaming and is_raw:
         _log.log("%s: a raw streaming response passes through unrecorded" % method["api"])
         return None
@@ -1029,9 +1050,20 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
         if not isinstance(answer, dict) or answer.get("type") != "cache_result" or not answer.get("node_id"):
             _log.log("%s: unexpected answer to cache_get: %r" % (method["api"], answer))
             return None
-    call = Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started, is_async)
-    call.streaming, call.raw = streaming, is_raw
-    return call
+    return Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started, is_async, streaming, is_raw)
+
+
+def _truthy(request, sels):
+    """selectors.any_truthy over {"request": request}, a request field read
+    directly: these selectors (request.stream, request.n) run on every
+    call before the request goes out."""
+    for sel in sels:
+        if len(sel) == 2 and sel[0] == "request" and type(sel[1]) is str:
+            if request.get(sel[1]) if type(request) is dict else False:
+                return sel
+        elif any(selectors.values({"request": request}, sel)):
+            return sel
+    return None
 
 
 def _selector_text(sel):
@@ -1057,6 +1089,8 @@ def _begin(method, sdk_import, args, kwargs, is_async):
         return None, None
     if call is None:
         return None, None
+    if not call.answer.get("hit"):
+        return call, None  # cached() would say so
     try:
         return call, call.cached()
     except Exception:
@@ -1092,7 +1126,8 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
     """A patched sync method. is_async: it belongs to the SDK's async client
     though it is no coroutine function (a .stream() returning an async
     manager), so a replayed stream must be async."""
-    args, kwargs = by_keyword(original, args, kwargs)
+    if args:
+        args, kwargs = by_keyword(original, args, kwargs)
     call, served = _begin(method, sdk_import, args, kwargs, is_async)
     if call is None:
         return original(self, *args, **kwargs)
@@ -1105,7 +1140,8 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
 
 
 async def call_async(method, sdk_import, original, self, args, kwargs):
-    args, kwargs = by_keyword(original, args, kwargs)
+    if args:
+        args, kwargs = by_keyword(original, args, kwargs)
     call, served = _begin(method, sdk_import, args, kwargs, True)
     if call is None:
         return await original(self, *args, **kwargs)

@@ -8,6 +8,7 @@ The API the rewriter and the patches use::
     untaint(value)         the plain value; the same object if nothing is tainted
     is_tainted(value)      bool
     wrap_response(obj, node_id)  an SDK response whose strings carry node_id
+    response_tainter(node_id)    wrap_response(_, node_id) as one function
 
 What wrap() makes of each kind of value (empty origins: the value itself;
 an already tainted value: the same kind of wrapper with merged origins):
@@ -56,6 +57,7 @@ Pickling gives the plain value (a pickle must load without aco).
 """
 
 from aco.taint.proxy import TaintProxy
+from aco.taint.response import tainter as response_tainter
 from aco.taint.response import wrap_response
 from aco.taint.values import get_origins, is_tainted, untaint, wrap
 from aco.taint.wrappers import EMPTY, TaintBytes, TaintFloat, TaintInt, TaintStr
@@ -69,6 +71,7 @@ __all__ = [
     "TaintStr",
     "get_origins",
     "is_tainted",
+    "response_tainter",
     "untaint",
     "wrap",
     "wrap_response",

@@ -36,8 +36,18 @@ _swaps_lock = _thread.allocate_lock()
 def wrap_response(obj, node_id):
     """obj (an SDK response) with its strings carrying node_id. Never raises:
     on an internal error obj is returned as it was given."""
+    return _wrap(obj, intern((node_id,)))
+
+
+def tainter(node_id):
+    """wrap_response(_, node_id) for the many chunks of one stream: the
+    origins are made once, and each chunk is one call away."""
+    o = intern((node_id,))
+    return lambda obj: _wrap(obj, o)
+
+
+def _wrap(obj, o):
     try:
-        o = intern((node_id,))
         if not o:
             return obj
         if values._kind(type(obj)) != values._MODEL:
