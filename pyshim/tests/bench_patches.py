@@ -2,7 +2,10 @@
 
 - added latency per call (plain and streaming): median of N calls patched
   (recorded in a first execution) minus unpatched;
-- time to first chunk through a patched stream over an unpatched one;
+- time to first chunk through a patched stream over an unpatched one,
+  against the mock answering at once (the worst case: the SDK's own work is
+  all there is to compare with) and against the mock waiting LATENCY before
+  its first byte, as a fast hosted model would;
 - start-up of install() with every declaration indexed but no SDK imported,
   over plain python.
 
@@ -40,6 +43,7 @@ sys.path.insert(0, HERE)
 import mockllm_server  # noqa: E402
 
 BLOCKS = 5
+LATENCY = "20ms"  # the mock's time to first token, for the second reading
 
 SINK = r"""
 import json, socket, sys
@@ -177,6 +181,23 @@ def sample(plain, stream, settle, out):
     settle()
 
 
+def first_chunk(stream, settle):
+    """Seconds to the first chunk of stream(), then the stream closed."""
+    t0 = time.perf_counter()
+    s = stream()
+    it = iter(s)
+    next(it)
+    took = time.perf_counter() - t0
+    close = getattr(s, "close", None) or getattr(it, "close", None)
+    if close is not None:
+        close()
+    else:
+        for _ in it:
+            pass
+    settle()
+    return took
+
+
 def ratios(patched, base):
     """The ratio of the medians, and its lowest and highest over BLOCKS
     consecutive blocks of the samples."""
@@ -206,15 +227,17 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     tmp = tempfile.mkdtemp()
     os.environ["ACO_HOME"] = tmp
-    llm = mockllm_server.MockLLM(mockllm_server.aco_binary(tmp))
+    binary = mockllm_server.aco_binary(tmp)
+    llm = mockllm_server.MockLLM(binary)
 
     from aco import client as aco_client
     from aco import patches
 
+    slow = mockllm_server.MockLLM(binary, "--latency", LATENCY)
     cases = []
     for make in (openai_case, anthropic_case, google_case):
         try:
-            cases.append(make(llm.addr))
+            cases.append(make(llm.addr) + (make(slow.addr)[2],))
         except ImportError as e:
             print("skipped: %s" % e)
     sink, addr = sink_server()
@@ -223,9 +246,9 @@ def main():
 
     settle = Settler(cl)
     results = []
-    for name, plain, stream in cases:
-        base = {m: [] for m in MEASURES}
-        patched = {m: [] for m in MEASURES}
+    for name, plain, stream, slow_stream in cases:
+        base = {m: [] for m in MEASURES + ("ttfc_latency",)}
+        patched = {m: [] for m in MEASURES + ("ttfc_latency",)}
         patches.install()
         set_patched = switch(patches)
         try:
@@ -239,12 +262,17 @@ def main():
                 for on in (False, True) if i % 2 == 0 else (True, False):
                     set_patched(on)
                     sample(plain, stream, settle, patched if on else base)
+            for i in range(max(n // 4, 10)):
+                for on in (False, True) if i % 2 == 0 else (True, False):
+                    set_patched(on)
+                    (patched if on else base)["ttfc_latency"].append(first_chunk(slow_stream, settle))
         finally:
             patches.uninstall()
         results.append((name, base, patched))
     cl.close()
     sink.wait()
     llm.close()
+    slow.close()
 
     plain_py, with_install = startup(["pass", "import aco.patches as p; p.install(); import sys; assert 'openai' not in sys.modules"])
     print("%d calls each, medians:" % n)
@@ -257,6 +285,11 @@ def main():
         print("  added latency per stream:    %.3f ms (%.3f -> %.3f ms)" % ((p["stream"] - b["stream"]) * 1e3, b["stream"] * 1e3, p["stream"] * 1e3))
         r, lo, hi = ratios(patched["ttfc"], base["ttfc"])
         print("  time to first chunk:         %.3fx (%.3f -> %.3f ms; %.3f-%.3fx over %d blocks)" % (r, b["ttfc"] * 1e3, p["ttfc"] * 1e3, lo, hi, BLOCKS))
+        r, lo, hi = ratios(patched["ttfc_latency"], base["ttfc_latency"])
+        print(
+            "  time to first chunk, %s:  %.3fx (%.3f -> %.3f ms; %.3f-%.3fx over %d blocks)"
+            % (LATENCY, r, b["ttfc_latency"] * 1e3, p["ttfc_latency"] * 1e3, lo, hi, BLOCKS)
+        )
         print("  CPU time added per call:     %.3f ms, per stream: %.3f ms" % ((p["cpu_call"] - b["cpu_call"]) * 1e3, (p["cpu_stream"] - b["cpu_stream"]) * 1e3))
     print("install() start-up:            +%.1f ms over plain python (%.1f -> %.1f ms)" % ((with_install - plain_py) * 1e3, plain_py * 1e3, with_install * 1e3))
 
