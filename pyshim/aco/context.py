@@ -24,7 +24,7 @@ frames to the program's tracebacks.
 """
 
 import contextvars
-import functools
+from _functools import partial  # functools' own; functools would load collections
 import _thread
 import sys
 
@@ -138,7 +138,7 @@ def _hook_thread_start():
         rid = _run_id.get()
         if rid is not None and not _is_pool_worker(self):
             try:
-                self.run = functools.partial(_context_for(rid).run, self.run)
+                self.run = partial(_context_for(rid).run, self.run)
             except Exception:
                 _log.log("cannot carry the subrun into thread %r" % self.name)
         return original(self)

@@ -596,3 +596,14 @@ def reading(method):
         _disable("looking up a file's taint")
         return method
     return _partial(_call_tainting, method, origins, (), {})
+
+
+# What the slow paths above need is loaded with this module, before the
+# program's code runs, not at the first value that might be tainted: an
+# import in the middle of the program adds to sys.modules, and a program
+# holding an iterator over sys.modules (a generator expression's is made
+# before the call it is passed to) would fail with "dictionary changed size
+# during iteration", which it never does under python.
+_taint_module()
+_files_module()
+

@@ -27,7 +27,7 @@ import atexit
 import os
 import _thread
 
-from aco import _log
+from aco import _log, context
 from aco.taint.wrappers import EMPTY, intern
 
 # Whether recording is on; decided on first use (None until then).
@@ -85,8 +85,6 @@ def _hash(real):
 
 
 def _run_id():
-    from aco import context
-
     return context.current_run_id()
 
 
