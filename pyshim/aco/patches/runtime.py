@@ -33,6 +33,7 @@ def current_client():
 
 
 _current_run = _context._run_id.get  # the subrun the calling code is in, if any
+_wall_time = time.time
 
 
 # --- JSON ---------------------------------------------------------------
@@ -463,7 +464,9 @@ class Call:
         """Record what the SDK returned; returns what the program gets."""
         self.locate()
         if self.streaming:
-            return self._wrap_stream(result)
+            if self.method["stream"]["shape"] != "manager":
+                return _proxy(self, result)
+            return self._wrap_manager(result)
         response = result
         if self.raw:
             # The raw wrapper parses once and keeps the parsed object, so the
@@ -487,11 +490,10 @@ class Call:
         self._record({"type": type_name(type(response)), "data": data}, self._output_text(data), cached=False)
         return result if self.raw else taint_wrap(result, self.node_id)
 
-    def _wrap_stream(self, result):
-        stream = self.method["stream"]
-        if stream["shape"] != "manager":
-            return _proxy(self, result)
-        attr = _manager_attr(result, stream["manager_attr"])
+    def _wrap_manager(self, result):
+        # A stream manager (openai's .stream() helpers): its opener makes
+        # the stream, which is wrapped when it is opened.
+        attr = _manager_attr(result, self.method["stream"]["manager_attr"])
         opener = getattr(result, attr)
         if callable(opener):
             setattr(result, attr, lambda: _proxy(self, opener()))
@@ -1023,8 +1025,8 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     run_id = _current_run() or client.run_id
     if not run_id:
         return None
-    started = time.time()
-    request = to_json(kwargs)
+    started = _wall_time()
+    request = _to_json(kwargs)  # to_json's: a dict is never _DROP
     reason = _truthy(request, method["passthrough"])
     if reason is not None:
         _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
@@ -1135,8 +1137,9 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
         served = _serve_manager(call, original(self, *args, **kwargs), served)
     if served is not None:
         return served
-    result = original(self, *args, **_kwargs(call, kwargs))
-    return _finish(call, result)
+    if call.answer.get("input_overwrite") is not None:
+        kwargs = _kwargs(call, kwargs)
+    return _finish(call, original(self, *args, **kwargs))
 
 
 async def call_async(method, sdk_import, original, self, args, kwargs):
@@ -1149,5 +1152,6 @@ async def call_async(method, sdk_import, original, self, args, kwargs):
         served = _serve_manager(call, await original(self, *args, **kwargs), served)
     if served is not None:
         return served
-    result = await original(self, *args, **_kwargs(call, kwargs))
-    return _finish(call, result)
+    if call.answer.get("input_overwrite") is not None:
+        kwargs = _kwargs(call, kwargs)
+    return _finish(call, await original(self, *args, **kwargs))
