@@ -199,11 +199,15 @@ def first_chunk(stream, settle):
 
 
 def ratios(patched, base):
-    """The ratio of the medians, and its lowest and highest over BLOCKS
-    consecutive blocks of the samples."""
+    """The ratio of the medians; the median of the ratios of the samples
+    taken side by side (the i-th of each side come from one round, one
+    right after the other), which a machine whose speed drifts over the
+    run moves less; and the lowest and highest ratio of the medians over
+    BLOCKS consecutive blocks of the samples."""
     k = max(1, len(base) // BLOCKS)
     blocks = [statistics.median(patched[i : i + k]) / statistics.median(base[i : i + k]) for i in range(0, k * BLOCKS, k) if base[i : i + k]]
-    return statistics.median(patched) / statistics.median(base), min(blocks), max(blocks)
+    paired = statistics.median(p / b for p, b in zip(patched, base))
+    return statistics.median(patched) / statistics.median(base), paired, min(blocks), max(blocks)
 
 
 def startup(codes, n=15):
@@ -283,13 +287,12 @@ def main():
         print(name)
         print("  added latency per call:      %.3f ms (%.3f -> %.3f ms)" % ((p["call"] - b["call"]) * 1e3, b["call"] * 1e3, p["call"] * 1e3))
         print("  added latency per stream:    %.3f ms (%.3f -> %.3f ms)" % ((p["stream"] - b["stream"]) * 1e3, b["stream"] * 1e3, p["stream"] * 1e3))
-        r, lo, hi = ratios(patched["ttfc"], base["ttfc"])
-        print("  time to first chunk:         %.3fx (%.3f -> %.3f ms; %.3f-%.3fx over %d blocks)" % (r, b["ttfc"] * 1e3, p["ttfc"] * 1e3, lo, hi, BLOCKS))
-        r, lo, hi = ratios(patched["ttfc_latency"], base["ttfc_latency"])
-        print(
-            "  time to first chunk, %s:  %.3fx (%.3f -> %.3f ms; %.3f-%.3fx over %d blocks)"
-            % (LATENCY, r, b["ttfc_latency"] * 1e3, p["ttfc_latency"] * 1e3, lo, hi, BLOCKS)
-        )
+        for key, label in (("ttfc", "time to first chunk:       "), ("ttfc_latency", "time to first chunk, %s:  " % LATENCY)):
+            r, paired, lo, hi = ratios(patched[key], base[key])
+            print(
+                "  %s  %.3fx (%.3f -> %.3f ms), paired %.3fx; %.3f-%.3fx over %d blocks"
+                % (label, r, b[key] * 1e3, p[key] * 1e3, paired, lo, hi, BLOCKS)
+            )
         print("  CPU time added per call:     %.3f ms, per stream: %.3f ms" % ((p["cpu_call"] - b["cpu_call"]) * 1e3, (p["cpu_stream"] - b["cpu_stream"]) * 1e3))
     print("install() start-up:            +%.1f ms over plain python (%.1f -> %.1f ms)" % ((with_install - plain_py) * 1e3, plain_py * 1e3, with_install * 1e3))
 

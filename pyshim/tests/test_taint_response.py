@@ -190,3 +190,21 @@ def test_non_model_responses_and_failures():
     marker = object()
     assert wrap_response(marker, "n") is marker
     assert wrap_response(None, "n") is None
+
+
+@pytest.mark.parametrize("make", [response, chat], ids=["responses", "chat"])
+def test_recorded_dump_of_a_tainted_response_is_plain_json(make):
+    from aco.patches import runtime
+
+    obj = wrap_response(make(), "node-1")
+    dump = runtime._dump_chunk(obj)
+    assert dump == json.loads(make().model_dump_json())
+
+    def kinds(v):
+        if isinstance(v, dict):
+            return set().union(*(kinds(x) for x in v.values())) if v else set()
+        if isinstance(v, list):
+            return set().union(*(kinds(x) for x in v)) if v else set()
+        return {type(v)}
+
+    assert str in kinds(dump) and not any(issubclass(t, str) and t is not str for t in kinds(dump))

@@ -667,14 +667,16 @@ def _manager_attr(manager, attr):
 
 
 def _dump_chunk(chunk):
-    """to_json(chunk), by way of pydantic's own JSON encoder when chunk is a
-    pydantic model: the same document (plain strings, no sentinels), made
-    in Rust and parsed in C rather than walked in Python. The dumps are made
-    when the stream ends, while the program waits for its loop to finish."""
-    dump = getattr(chunk, "model_dump_json", None)
+    """to_json(chunk); for a pydantic model its model_dump(mode="json"):
+    the document model_dump_json() writes (plain strings, no sentinels) as
+    Python objects, made in Rust with no JSON text in between, several
+    times faster than writing the text and parsing it back. The dumps are
+    made when the stream ends, while the program waits for its loop to
+    finish."""
+    dump = getattr(chunk, "model_dump", None)
     if dump is not None and getattr(chunk, "__pydantic_serializer__", None) is not None:
         try:
-            return json.loads(dump())
+            return dump(mode="json")
         except Exception:
             pass
     return to_json(chunk)
