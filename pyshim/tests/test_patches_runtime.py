@@ -528,3 +528,20 @@ def test_recorded_chunk_types_must_belong_to_the_sdk():
         runtime.rebuild_chunk("openai", {"type": "os.system", "data": {}})
     with pytest.raises(ValueError):
         runtime.rebuild_chunk("openai", {"type": "openai.OpenAI", "data": {}})
+
+
+@pytest.mark.parametrize(
+    "request_, sels",
+    [
+        ({"stream": True}, (("request", "stream"),)),
+        ({"stream": False}, (("request", "stream"),)),
+        ({"stream": None, "n": 2}, (("request", "stream"), ("request", "n"))),
+        ({}, (("request", "stream"),)),
+        ({"extra_headers": {"X-Stainless-Raw-Response": "true"}}, (("request", "extra_headers", ("?", "X-Stainless-Raw-Response", "true")),)),
+        ({"extra_headers": {"X-Stainless-Raw-Response": "stream"}}, (("request", "extra_headers", ("?", "X-Stainless-Raw-Response", "true")),)),
+        ({"messages": [{"stream": 1}]}, (("request", "messages", None, "stream"),)),
+        ({"stream": ""}, ()),
+    ],
+)
+def test_request_selector_shortcut_agrees_with_selectors(request_, sels):
+    assert runtime._truthy(request_, sels) == selectors.any_truthy({"request": request_}, sels)

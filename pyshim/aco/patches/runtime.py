@@ -28,12 +28,7 @@ from aco import context as _context
 from aco.patches import selectors
 
 
-def current_client():
-    return _client.get()
-
-
 _current_run = _context._run_id.get  # the subrun the calling code is in, if any
-_wall_time = time.time
 
 
 # --- JSON ---------------------------------------------------------------
@@ -1027,7 +1022,7 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     run_id = _current_run() or client.run_id
     if not run_id:
         return None
-    started = _wall_time()
+    started = time.time()
     request = _to_json(kwargs)  # to_json's: a dict is never _DROP
     reason = _truthy(request, method["passthrough"])
     if reason is not None:
@@ -1063,7 +1058,7 @@ def _truthy(request, sels):
     call before the request goes out."""
     for sel in sels:
         if len(sel) == 2 and sel[0] == "request" and type(sel[1]) is str:
-            if request.get(sel[1]) if type(request) is dict else False:
+            if request.get(sel[1]):
                 return sel
         elif any(selectors.values({"request": request}, sel)):
             return sel
