@@ -541,6 +541,10 @@ def test_recorded_chunk_types_must_belong_to_the_sdk():
         ({"extra_headers": {"X-Stainless-Raw-Response": "stream"}}, (("request", "extra_headers", ("?", "X-Stainless-Raw-Response", "true")),)),
         ({"messages": [{"stream": 1}]}, (("request", "messages", None, "stream"),)),
         ({"stream": ""}, ()),
+        ({"extra_headers": None}, (("request", "extra_headers", ("?", "X-Stainless-Raw-Response", "true")),)),
+        ({"messages": []}, (("request",),)),
+        ({}, (("request",),)),
+        ({"n": 0, "stream": True}, (("request", "n"), ("request", "stream"))),
     ],
 )
 def test_request_selector_shortcut_agrees_with_selectors(request_, sels):

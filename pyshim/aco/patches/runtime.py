@@ -1053,14 +1053,20 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
 
 
 def _truthy(request, sels):
-    """selectors.any_truthy over {"request": request}, a request field read
-    directly: these selectors (request.stream, request.n) run on every
-    call before the request goes out."""
+    """selectors.any_truthy over {"request": request}, the request field a
+    selector starts with read directly: these selectors (request.stream,
+    request.extra_headers[?...]) run on every call before the request goes
+    out, and most find their field absent."""
     for sel in sels:
-        if len(sel) == 2 and sel[0] == "request" and type(sel[1]) is str:
-            if request.get(sel[1]):
-                return sel
-        elif any(selectors.values({"request": request}, sel)):
+        if len(sel) >= 2 and sel[0] == "request" and type(sel[1]) is str:
+            v = request.get(sel[1])
+            if v is None:
+                continue  # nothing under an absent or null field
+            if len(sel) == 2:
+                if v:
+                    return sel
+                continue
+        if any(selectors.values({"request": request}, sel)):
             return sel
     return None
 
