@@ -167,18 +167,7 @@ def sample(plain, stream, settle, out):
     out["stream"].append(time.perf_counter() - t0)
     out["cpu_stream"].append(time.thread_time() - c0)
     settle()
-    t0 = time.perf_counter()
-    s = stream()
-    it = iter(s)
-    next(it)
-    out["ttfc"].append(time.perf_counter() - t0)
-    close = getattr(s, "close", None) or getattr(it, "close", None)
-    if close is not None:
-        close()
-    else:
-        for _ in it:
-            pass
-    settle()
+    out["ttfc"].append(first_chunk(stream, settle))
 
 
 def first_chunk(stream, settle):
