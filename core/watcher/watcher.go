@@ -563,6 +563,14 @@ func (w *Watcher) addTreeLocked(top string) ([]string, error) {
 			w.log.Debug("cannot watch a directory", "path", path, "err", err)
 			return filepath.SkipDir
 		}
+		// A virtualenv being made: its pyvenv.cfg may have appeared after
+		// the look above (or reaches' for a new directory) and before the
+		// watch, which then had no event to tell of it. Look again now
+		// that any later one would be seen.
+		if w.roots[path] == nil && skipDir(path, d.Name()) {
+			_ = w.fsw.Remove(path)
+			return filepath.SkipDir
+		}
 		w.dirs[path] = true
 		return nil
 	})

@@ -518,3 +518,32 @@ func acoBytecode(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// A directory that is a virtualenv by the time its watch is added is not
+// kept. Its pyvenv.cfg can appear after reaches (or the walk) looked and
+// before the watch exists, and then no event tells of it; addTreeLocked,
+// which every new watch goes through, looks again once the watch is on.
+func TestDirectoryThatBecameAVirtualenvBeforeItsWatchIsNotKept(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.write("a.py", "A = 0\n")
+	h.watch()
+	h.awaitFresh("a.py", "A = 0\n")
+	venv := filepath.Join(t.TempDir(), "env")
+	if err := os.MkdirAll(filepath.Join(venv, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(venv, "pyvenv.cfg"), []byte("home = /usr/bin\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := h.w.Status().WatchedDirs
+	h.w.mu.Lock()
+	_, err := h.w.addTreeLocked(venv)
+	watched := h.w.dirs[venv] || h.w.dirs[filepath.Join(venv, "lib")]
+	h.w.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if watched || h.w.Status().WatchedDirs != before {
+		t.Errorf("the virtualenv %s is watched (%d dirs, %d before)", venv, h.w.Status().WatchedDirs, before)
+	}
+}
