@@ -20,6 +20,7 @@ class App {
     this.state = new GraphState();
     this.loadSeq = 0;
     this.runsTimer = 0;
+    this.removals = 0; // runs erased or cleared since the page opened; see loadRuns
     this.build();
     this.view = new GraphView(this.graphEl, this.state, { onSelect: (id) => this.selectNode(id) });
     this.panel = new NodePanel(this.panelEl, {
@@ -103,12 +104,23 @@ class App {
   }
 
   async loadRuns() {
+    // A list fetched before a run was erased may arrive after it and would
+    // bring the run back: such a list is dropped, and a fresh one asked for.
+    const removals = this.removals;
+    let runs;
     try {
-      this.runs = await this.api.runs();
+      runs = await this.api.runs();
     } catch (e) {
       this.toast(e.message);
       return;
+    } finally {
+      this.runsEl.dataset.loads = String(Number(this.runsEl.dataset.loads || 0) + 1);
     }
+    if (removals !== this.removals) {
+      this.refreshRuns();
+      return;
+    }
+    this.runs = runs;
     this.renderRuns();
     const cur = this.runs.find((r) => r.id === this.runID);
     if (cur) this.renderHead(cur);
@@ -212,11 +224,13 @@ class App {
         }
         break;
       case 'removed':
+        this.removals++;
         this.runs = this.runs.filter((r) => r.id !== m.run_id && r.parent !== m.run_id);
         this.renderRuns();
         if (m.run_id === this.runID || !this.runs.some((r) => r.id === this.runID)) this.navigate('/', true);
         break;
       case 'cleared':
+        this.removals++;
         this.runs = [];
         this.renderRuns();
         this.navigate('/', true);
@@ -346,6 +360,7 @@ class App {
       this.toast(e.message);
       return;
     }
+    this.removals++;
     this.runs = this.runs.filter((r) => r.id !== run.id && r.parent !== run.id);
     this.navigate('/', true);
   }
@@ -358,6 +373,7 @@ class App {
       this.toast(e.message);
       return;
     }
+    this.removals++;
     this.runs = [];
     this.navigate('/', true);
   }

@@ -200,6 +200,49 @@ describe('runs list', () => {
     const runs = await stack.api('GET', '/api/runs');
     assert.ok(!runs.some((r) => r.id === run.id || r.parent === run.id), 'erased run still listed by the API');
   });
+
+  test('an erased run stays gone when a list fetched before the erase arrives after it', async () => {
+    await stack.launch('core/webui/test/fixtures/subruns.py');
+    const run = await lastRun('subruns.py');
+    const other = (await stack.api('GET', '/api/runs')).find((r) => r.id !== run.id && !r.parent);
+    await page.goto(stack.url(`/runs/${run.id}`));
+    await page.locator('[data-testid=live].live').waitFor();
+    await page.locator('[data-testid=erase]').waitFor();
+    // The next list request is answered with what the server holds now,
+    // which still has the run, but only once the run has been erased.
+    let requested;
+    const asked = new Promise((resolve) => { requested = resolve; });
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    let first = true;
+    await page.route('**/api/runs', async (route) => {
+      if (!first || route.request().method() !== 'GET') return route.continue();
+      first = false;
+      const response = await route.fetch();
+      requested();
+      await held;
+      await route.fulfill({ response });
+    });
+    // Another run's change makes the page reload its list.
+    await stack.api('PATCH', `/api/runs/${other.id}`, { notes: 'touched' });
+    await asked;
+    await page.locator('[data-testid=erase]').click();
+    const item = page.locator(`[data-testid=runs] li[data-run="${run.id}"]`);
+    await item.waitFor({ state: 'detached' });
+    const loads = Number(await page.locator('[data-testid=runs]').getAttribute('data-loads'));
+    await page.evaluate((id) => {
+      window.reappeared = false;
+      const list = document.querySelector('[data-testid=runs]');
+      new MutationObserver(() => {
+        if (list.querySelector(`li[data-run="${id}"]`)) window.reappeared = true;
+      }).observe(list, { childList: true, subtree: true });
+    }, run.id);
+    release();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=runs]').dataset.loads) > n, loads);
+    await page.unroute('**/api/runs');
+    assert.equal(await page.evaluate(() => window.reappeared), false, 'the erased run came back with the late list');
+    assert.equal(await item.count(), 0);
+  });
 });
 
 describe('1,000 calls', () => {
