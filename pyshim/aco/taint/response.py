@@ -41,9 +41,27 @@ def wrap_response(obj, node_id):
 
 def tainter(node_id):
     """wrap_response(_, node_id) for the many chunks of one stream: the
-    origins are made once, and each chunk is one call away."""
-    o = intern((node_id,))
-    return lambda obj: _wrap(obj, o)
+    origins are made once, and each chunk is one call away. They are not
+    interned: a new node's origins are not in the table yet, and making
+    its entry is work before the first chunk; equal sets merge alike."""
+    o = frozenset((node_id,))
+
+    def taint(obj):
+        # _wrap(obj, o) with a model class met before (every chunk of a
+        # stream but the first few) taken straight to the walk: this runs
+        # before the program gets each chunk.
+        if type(obj) not in _swaps:
+            return _wrap(obj, o)
+        try:
+            wrappers.active = True
+            _model(obj, o, _DEPTH, [RESPONSE_BUDGET])
+        except Exception:
+            from aco import _log
+
+            _log.log("taint: wrap_response failed for %s" % type(obj).__name__, exc_info=True)
+        return obj
+
+    return taint
 
 
 def _wrap(obj, o):
@@ -53,7 +71,7 @@ def _wrap(obj, o):
         if values._kind(type(obj)) != values._MODEL:
             return values.wrap(obj, o, RESPONSE_BUDGET, values.TEXT)
         wrappers.active = True
-        _model(obj, o, values.DEPTH * 2, [RESPONSE_BUDGET])
+        _model(obj, o, _DEPTH, [RESPONSE_BUDGET])
         return obj
     except Exception:
         from aco import _log
@@ -65,10 +83,17 @@ def _wrap(obj, o):
 # The walk below runs on every streamed chunk, before the program sees it,
 # so it is values.wrap specialised for SDK models: one pass that taints the
 # strings and swaps the classes, the common types tested inline, the lists
-# and dicts changed in place, and anything unusual left to values.
+# and dicts changed in place, and anything unusual left to values. Its cost
+# is mostly Python calls, so a model of a class met before (any class in
+# _swaps) and a list are walked from the loop that finds them, without
+# going through _item.
+
+_DEPTH = values.DEPTH * 2
 
 
-_LEAVES = frozenset((type(None), bool, int, float, complex))  # never tainted
+# Types the walk leaves as they are: numbers (never tainted) and the types
+# values finds opaque (enum members, say), added as they are met.
+_LEAVES = {type(None), bool, int, float, complex}
 _new_str = str.__new__
 _new_bytes = bytes.__new__
 _TaintStr = wrappers.TaintStr
@@ -104,7 +129,15 @@ def _dict(d, o, depth, budget):
             v = _new_str(_TaintStr, x)
             v._aco_origins = o
             d[k] = v
-        elif t not in _LEAVES:
+        elif t in _LEAVES:
+            continue
+        elif t in _swaps:
+            if depth > 0:
+                _model(x, o, depth - 1, budget)
+        elif t is list:
+            if depth > 0:
+                _list(x, o, depth - 1, budget)
+        else:
             nx = _item(x, t, o, depth, budget)
             if nx is not x:
                 d[k] = nx
@@ -120,7 +153,12 @@ def _list(v, o, depth, budget):
             s = _new_str(_TaintStr, x)
             s._aco_origins = o
             v[i] = s
-        elif t not in _LEAVES:
+        elif t in _LEAVES:
+            continue
+        elif t in _swaps:
+            if depth > 0:
+                _model(x, o, depth - 1, budget)
+        else:
             nx = _item(x, t, o, depth, budget)
             if nx is not x:
                 v[i] = nx
@@ -144,6 +182,9 @@ def _item(x, t, o, depth, budget):
     k = values._kind(t)
     if k == values._MODEL:
         _model(x, o, depth - 1, budget)
+        return x
+    if k == values._OPAQUE:
+        _LEAVES.add(t)
         return x
     if k == values._TUPLE:
         budget[0] -= len(x)
