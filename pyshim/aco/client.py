@@ -44,7 +44,8 @@ class ClientError(Exception):
 def get():
     """The process's client, or None when nothing is to be recorded."""
     c = _client
-    if c is None or not c.usable():
+    # usable(), inlined: this runs on every SDK call.
+    if c is None or c._dead is not None or _pid != c._pid:
         return None
     return c
 
@@ -188,8 +189,9 @@ class Client:
         self.run_id = run_id
         self.execution = execution
         # Runs in their first execution: nothing of theirs can be cached, so
-        # their calls skip the look-up round trip.
-        self._fresh = {run_id} if execution == 1 else set()
+        # their calls skip the look-up round trip. Read as `run_id in
+        # client.fresh` by every SDK call.
+        self.fresh = {run_id} if execution == 1 else set()
         self._sock = sock
         self._reader = reader
         self._protocol = protocol
@@ -205,11 +207,7 @@ class Client:
     def note_run(self, run_id, execution):
         """Remember a subrun's execution number from its subrun answer."""
         if execution == 1:
-            self._fresh.add(run_id)
-
-    def is_fresh(self, run_id):
-        """Whether run_id is in its first execution (no call can be cached)."""
-        return run_id in self._fresh
+            self.fresh.add(run_id)
 
     def usable(self):
         return self._dead is None and _pid == self._pid

@@ -191,6 +191,7 @@ def test_hit_is_served_without_the_sdk(llm, aco_server):
     recorded = chat_json("recorded 42")
     aco_server.answers.append({"hit": True, "node_id": "node-old", "output": {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": recorded}})
     c = llm.client()
+    where = here()
     got = c.chat.completions.create(**chat_request())
     assert llm.bodies == []
     assert isinstance(got, openai.types.chat.ChatCompletion)
@@ -198,6 +199,7 @@ def test_hit_is_served_without_the_sdk(llm, aco_server):
     assert aco_server.next()["type"] == "cache_get"
     node = add_node(aco_server.next())
     assert (node["node_id"], node["cached"], node["edited"], node["output_text"]) == ("node-old", True, False, "recorded 42")
+    assert node["location"] == where
     assert node["output"] == {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": recorded}
 
 
@@ -257,11 +259,16 @@ def test_responses_api(llm, aco_server):
 
 
 def test_async_miss_then_hit(llm, aco_server):
+    wheres = []
+
     async def main():
         c = llm.async_client()
+        wheres.append(here())
         first = await c.chat.completions.create(**chat_request())
         aco_server.answers.append({"hit": True, "output": {"type": "x", "data": first.model_dump(mode="json")}})
+        wheres.append(here())
         second = await c.chat.completions.create(**chat_request())
+        wheres.append(here())
         r = await c.responses.create(model="m", input="hi")
         return first, second, r
 
@@ -269,8 +276,10 @@ def test_async_miss_then_hit(llm, aco_server):
     assert second == first
     assert r.output_text == "Echo: hi"
     assert len(llm.bodies) == 2  # the hit did not reach the SDK
-    kinds = [(m["type"], m.get("cached")) for m in (aco_server.next() for _ in range(6))]
+    msgs = [aco_server.next() for _ in range(6)]
+    kinds = [(m["type"], m.get("cached")) for m in msgs]
     assert kinds == [("cache_get", None), ("add_node", False), ("cache_get", None), ("add_node", True), ("cache_get", None), ("add_node", False)]
+    assert [m["location"] for m in msgs if m["type"] == "add_node"] == wheres
 
 
 def recorded(node):
@@ -530,6 +539,9 @@ class StandInTaint:
 def test_taint_call_sites(llm, aco_server, monkeypatch):
     taint = StandInTaint()
     monkeypatch.setitem(sys.modules, "aco.taint", taint)
+    # The runtime keeps the real aco.taint's stream tainter once it has
+    # looked it up: aco.taint does not change under a running program.
+    monkeypatch.setattr(runtime, "_make_tainter", None)
     c = llm.client()
     c.chat.completions.create(model="m", messages=[{"role": "user", "content": "from node-7 and node-3: Output 1"}])
     aco_server.next()

@@ -90,12 +90,14 @@ def _apply(sdk_import):
         _log.log("loading the declarations of %s failed" % sdk_import, exc_info=True)
         _log.warn_once("cannot patch %s; its calls will not be recorded (details: %s)" % (sdk_import, _log.log_path()))
         return
+    from aco.patches import runtime
+
     for method in decl.METHODS:
         if method["kind"] == "taint":
             # Taint pass-through is the taint work's; nothing is recorded.
             continue
         # The log names the file to fix along with the api id.
-        method = dict(method, source=decl.SDK.get("source"))
+        method = runtime.with_gates(dict(method, source=decl.SDK.get("source")))
         for target, is_async in ((method["target"], False), (method["async_target"], True)):
             if target:
                 _patch(method, sdk_import, target, is_async)

@@ -16,8 +16,8 @@ import copy
 import inspect
 import hashlib
 import json
+import itertools
 import os
-import random
 import re
 import sys
 import time
@@ -311,8 +311,12 @@ _user_files = {}  # sdk_import -> {filename: whether it is the program's own}
 
 
 def location(sdk_import):
-    """file:line of the innermost frame that is the program's own code."""
-    frame = sys._getframe(1)
+    """file:line of the innermost frame that is the program's own code.
+    The walk starts three frames up, at most the patched method's wrapper
+    (location is called from Call.finish or Call.cached, under call_sync,
+    call_async or _served): frames below are aco's own, and each frame the
+    walk passes is made into an object for it."""
+    frame = sys._getframe(3)
     known = _user_files.get(sdk_import)
     if known is None:
         known = _user_files[sdk_import] = {}
@@ -342,7 +346,7 @@ class Call:
     # Made on every call, before the request goes out: slots make it cheaper.
     __slots__ = (
         "method", "sdk_import", "client", "run_id", "kwargs", "request", "_request_hash", "sent", "answer",
-        "started", "is_async", "t0", "location", "edited", "output_text_edit", "streaming", "raw",
+        "node_id", "started", "is_async", "t0", "location", "edited", "output_text_edit", "streaming", "raw",
     )
 
     def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, answer, started, is_async=False, streaming=False, raw=False):
@@ -355,10 +359,11 @@ class Call:
         self._request_hash = request_hash
         self.sent = request  # the request the SDK got, after any input overwrite
         self.answer = answer
+        self.node_id = answer["node_id"]
         self.started = started
         self.is_async = is_async
         self.t0 = time.perf_counter()
-        self.location = None  # see locate()
+        self.location = None  # see finish()
         self.edited = False
         self.output_text_edit = None
         self.streaming = streaming
@@ -378,24 +383,12 @@ class Call:
             self._request_hash = input_hash(self.method["api"], self.request)
         return self._request_hash
 
-    @property
-    def node_id(self):
-        return self.answer["node_id"]
-
-    def locate(self):
-        """Find where the program made the call, once. Called while the
-        program still waits in the call (its frames, lines and all, are
-        the same from the cache look-up until the SDK returns), after the
-        SDK has returned when it was called: for a stream that is while the
-        first tokens are on their way, not before the request goes out."""
-        if self.location is None:
-            self.location = location(self.sdk_import)
-
     def cached(self):
         """What to return without calling the SDK, or None."""
         if not self.answer.get("hit"):
             return None
-        self.locate()
+        if self.location is None:
+            self.location = location(self.sdk_import)
         output = self.answer.get("output")
         if not isinstance(output, dict):
             return None
@@ -456,8 +449,14 @@ class Call:
         return kwargs
 
     def finish(self, result):
-        """Record what the SDK returned; returns what the program gets."""
-        self.locate()
+        """Record what the SDK returned; returns what the program gets.
+
+        The call is located here, once (cached() does it for a hit): the
+        program still waits in the call, so its frames and lines are those
+        of the call, and for a stream this is while the first tokens are on
+        their way, not before the request goes out."""
+        if self.location is None:
+            self.location = location(self.sdk_import)
         if self.streaming:
             if self.method["stream"]["shape"] != "manager":
                 return _proxy(self, result)
@@ -677,15 +676,22 @@ def _dump_chunk(chunk):
     return to_json(chunk)
 
 
+_make_tainter = None  # aco.taint.response_tainter, once looked up
+
+
 def _chunk_tainter(node_id):
-    """taint_wrap(_, node_id) for a stream's chunks, looked up once; None
-    when there is no taint to add."""
+    """taint_wrap(_, node_id) for a stream's chunks; None when there is no
+    taint to add."""
+    global _make_tainter
+    if _make_tainter is not None:
+        return _make_tainter(node_id)
     t = _taint()
     if t is None:
         return None
     make = getattr(t, "response_tainter", None)
     if make is None:  # an aco.taint without it (a stand-in)
         return lambda chunk: taint_wrap(chunk, node_id)
+    _make_tainter = make
     return make(node_id)
 
 
@@ -730,6 +736,10 @@ class _Proxy:
     goes to it, and isinstance sees its class (the way wrapt's ObjectProxy
     does it). Iteration hands on the SDK's own chunks as they arrive."""
 
+    # Slots for its own fields (made before the first chunk); a __dict__
+    # for whatever the program sets on its stream, as on the SDK's.
+    __slots__ = ("_aco_inner", "_aco_rec", "_aco_it", "__dict__", "__weakref__")
+
     def __init__(self, inner, recorder):
         self._aco_inner = inner
         self._aco_rec = recorder
@@ -759,6 +769,8 @@ class _Proxy:
 
 
 class _StreamProxy(_Proxy):
+    __slots__ = ()
+
     def __iter__(self):
         return self
 
@@ -793,6 +805,8 @@ class _StreamProxy(_Proxy):
 
 
 class _AsyncStreamProxy(_Proxy):
+    __slots__ = ()
+
     def __aiter__(self):
         return self
 
@@ -1002,12 +1016,28 @@ def by_keyword(original, args, kwargs):
 
 
 
-# Node ids named here (a first execution's) are 48 random bits, as the
-# server's are: from a generator of aco's own, seeded by os.urandom and
-# again in each forked child, which spares a system call per call and leaves
-# the program's random module alone.
-_node_ids = random.Random()
-os.register_at_fork(after_in_child=_node_ids.seed)
+# Node ids named here (a first execution's) are 48 bits, as the server's
+# are: consecutive from a random start, drawn again in each forked child.
+# Two processes then share an id only if their ranges meet, rarer than two
+# of the server's random ids meeting; and the next id is one C call away,
+# with no random generator's state to bring back into the cache.
+_ID_BITS = 48
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+def _id_counter():
+    return itertools.count(int.from_bytes(os.urandom(_ID_BITS // 8), "big"))
+
+
+_node_ids = _id_counter()
+
+
+def _after_fork():
+    global _node_ids
+    _node_ids = _id_counter()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def prepare(method, sdk_import, args, kwargs, is_async=False):
@@ -1024,21 +1054,23 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
         return None
     started = time.time()
     request = _to_json(kwargs)  # to_json's: a dict is never _DROP
-    reason = _truthy(request, method["passthrough"])
-    if reason is not None:
-        _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
-        return None
+    passthrough_gate, raw_gate = method.get("gates", _UNGATED)
+    if passthrough_gate is None or not request.keys().isdisjoint(passthrough_gate):
+        reason = _truthy(request, method["passthrough"])
+        if reason is not None:
+            _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
+            return None
     stream, raw = method.get("stream"), method.get("raw_response")
     streaming = bool(stream) and (stream["always"] or _truthy(request, stream["when"]) is not None)
-    is_raw = bool(raw) and _truthy(request, raw["when"]) is not None
+    is_raw = bool(raw) and (raw_gate is None or not request.keys().isdisjoint(raw_gate)) and _truthy(request, raw["when"]) is not None
     if streaming and is_raw:
         _log.log("%s: a raw streaming response passes through unrecorded" % method["api"])
         return None
     h = None
-    if client.is_fresh(run_id):
+    if run_id in client.fresh:
         # A run's first execution has no recordings: name the node here and
         # spare the program the look-up's round trip.
-        answer = {"type": "cache_result", "node_id": "%012x" % _node_ids.getrandbits(48), "hit": False}
+        answer = {"type": "cache_result", "node_id": "%012x" % (next(_node_ids) & _ID_MASK), "hit": False}
     else:
         h = input_hash(method["api"], request)
         try:
@@ -1050,6 +1082,28 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
             _log.log("%s: unexpected answer to cache_get: %r" % (method["api"], answer))
             return None
     return Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started, is_async, streaming, is_raw)
+
+
+def with_gates(method):
+    """method with its "gates": for the passthrough and the raw_response
+    selectors, the request fields they start with (a frozenset), or None
+    where one of them starts elsewhere. A request holding none of a gate's
+    fields makes its selectors false without evaluating them, which is
+    most calls (those selectors read extra_headers)."""
+    raw = method.get("raw_response")
+    return dict(method, gates=(_gate(method.get("passthrough") or ()), _gate(raw["when"] if raw else ())))
+
+
+def _gate(sels):
+    fields = set()
+    for sel in sels:
+        if len(sel) < 2 or sel[0] != "request" or type(sel[1]) is not str:
+            return None
+        fields.add(sel[1])
+    return frozenset(fields)
+
+
+_UNGATED = (None, None)
 
 
 def _truthy(request, sels):
@@ -1085,22 +1139,24 @@ def _selector_text(sel):
     return out
 
 
-def _begin(method, sdk_import, args, kwargs, is_async):
-    """prepare() and a cache hit, fail-soft: (call or None, served or None)."""
+# call_sync and call_async take the same steps, each fail-soft: prepare(),
+# then on a cache hit the cached output (_served), any input overwrite
+# (_kwargs), the SDK, and call.finish(). The steps a call without a hit
+# takes are written out in them rather than behind helpers: they run on
+# every call, and each Python call is time the program waits.
+
+
+def _prepare_failed(method):
+    _log.log("%s: recording failed before the call" % method["api"], exc_info=True)
+
+
+def _served(call):
+    """What a cache hit serves, or None to call the SDK."""
     try:
-        call = prepare(method, sdk_import, args, kwargs, is_async)
+        return call.cached()
     except Exception:
-        _log.log("%s: recording failed before the call" % method["api"], exc_info=True)
-        return None, None
-    if call is None:
-        return None, None
-    if not call.answer.get("hit"):
-        return call, None  # cached() would say so
-    try:
-        return call, call.cached()
-    except Exception:
-        _log.log("%s: serving the cached output failed; calling the SDK" % where(method), exc_info=True)
-        return call, None
+        _log.log("%s: serving the cached output failed; calling the SDK" % where(call.method), exc_info=True)
+        return None
 
 
 def _kwargs(call, kwargs):
@@ -1111,12 +1167,8 @@ def _kwargs(call, kwargs):
         return kwargs
 
 
-def _finish(call, result):
-    try:
-        return call.finish(result)
-    except Exception:
-        _log.log("%s: recording the response failed; fix the declaration" % where(call.method), exc_info=True)
-        return result
+def _finish_failed(call):
+    _log.log("%s: recording the response failed; fix the declaration" % where(call.method), exc_info=True)
 
 
 def _serve_manager(call, manager, served):
@@ -1133,28 +1185,52 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
     manager), so a replayed stream must be async."""
     if args:
         args, kwargs = by_keyword(original, args, kwargs)
-    call, served = _begin(method, sdk_import, args, kwargs, is_async)
+    try:
+        call = prepare(method, sdk_import, args, kwargs, is_async)
+    except Exception:
+        _prepare_failed(method)
+        call = None
     if call is None:
         return original(self, *args, **kwargs)
-    if isinstance(served, _ManagerReplay):
-        served = _serve_manager(call, original(self, *args, **kwargs), served)
-    if served is not None:
-        return served
-    if call.answer.get("input_overwrite") is not None:
+    answer = call.answer
+    if answer.get("hit"):
+        served = _served(call)
+        if isinstance(served, _ManagerReplay):
+            served = _serve_manager(call, original(self, *args, **kwargs), served)
+        if served is not None:
+            return served
+    if answer.get("input_overwrite") is not None:
         kwargs = _kwargs(call, kwargs)
-    return _finish(call, original(self, *args, **kwargs))
+    result = original(self, *args, **kwargs)
+    try:
+        return call.finish(result)
+    except Exception:
+        _finish_failed(call)
+        return result
 
 
 async def call_async(method, sdk_import, original, self, args, kwargs):
     if args:
         args, kwargs = by_keyword(original, args, kwargs)
-    call, served = _begin(method, sdk_import, args, kwargs, True)
+    try:
+        call = prepare(method, sdk_import, args, kwargs, True)
+    except Exception:
+        _prepare_failed(method)
+        call = None
     if call is None:
         return await original(self, *args, **kwargs)
-    if isinstance(served, _ManagerReplay):
-        served = _serve_manager(call, await original(self, *args, **kwargs), served)
-    if served is not None:
-        return served
-    if call.answer.get("input_overwrite") is not None:
+    answer = call.answer
+    if answer.get("hit"):
+        served = _served(call)
+        if isinstance(served, _ManagerReplay):
+            served = _serve_manager(call, await original(self, *args, **kwargs), served)
+        if served is not None:
+            return served
+    if answer.get("input_overwrite") is not None:
         kwargs = _kwargs(call, kwargs)
-    return _finish(call, await original(self, *args, **kwargs))
+    result = await original(self, *args, **kwargs)
+    try:
+        return call.finish(result)
+    except Exception:
+        _finish_failed(call)
+        return result
