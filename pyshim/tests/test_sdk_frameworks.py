@@ -4,6 +4,8 @@ server (`aco mockllm`), appear as nodes of the openai patches, and a rerun
 serves them from the cache."""
 
 import copy
+import inspect
+import os
 
 import pytest
 
@@ -18,10 +20,13 @@ import openai  # noqa: E402
 
 def test_langchain_chat_openai_invoke(mockllm, aco_server):
     llm = langchain_openai.ChatOpenAI(model="gpt-4o-mini", base_url=mockllm.base_url, api_key="k", max_retries=0)
+    line = inspect.currentframe().f_lineno + 1
     got = llm.invoke("Add 1 to 42")
     assert got.content == "43"
     node = aco_server.node("openai.chat.completions.create")
     assert (node["model"], node["input_text"], node["output_text"], node["cached"]) == ("gpt-4o-mini", "Add 1 to 42", "43", False)
+    # The program's line, past LangChain's frames and the SDK's.
+    assert node["location"] == "%s:%d" % (os.path.abspath(__file__), line)
 
     # From the cache, with an edit, through LangChain's own message type.
     aco_server.serve(node, text="edited 43")
