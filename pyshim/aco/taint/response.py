@@ -101,17 +101,20 @@ _TaintBytes = wrappers.TaintBytes
 
 
 def _model(m, o, depth, budget):
-    t = type(m)
-    sub = _swaps.get(t, _UNKNOWN)
-    if sub is _UNKNOWN:
-        sub = _swap_class(t)
-    if sub is not None:
-        object.__setattr__(m, "__class__", sub)
-    d = getattr(m, "__dict__", None)
-    if type(d) is dict:
+    sub = _swaps.get(type(m), _UNKNOWN)
+    if sub is not None:  # most classes: known, and nothing to swap
+        if sub is _UNKNOWN:
+            sub = _swap_class(type(m))
+        if sub is not None:
+            object.__setattr__(m, "__class__", sub)
+    try:
+        d = m.__dict__
+    except AttributeError:  # a dataclass with slots
+        pass
+    else:
         _dict(d, o, depth, budget)
     d = getattr(m, "__pydantic_extra__", None)
-    if type(d) is dict and d:
+    if d and type(d) is dict:
         _dict(d, o, depth, budget)
 
 
