@@ -181,6 +181,44 @@ def test_to_json():
     json.dumps(got)  # JSON-able
 
 
+def _snapshot_cases():
+    from openai.types.chat import ChatCompletionMessage
+
+    from aco.taint import wrap
+
+    return [
+        ("plain chat", {"model": "m", "messages": [{"role": "user", "content": "hi é \u2028"}], "stream": True, "n": 2, "temperature": 0.25, "stop": None}),
+        ("tainted text and numbers", {"model": "m", "messages": [{"role": "user", "content": wrap("from an answer", ["n1"])}], "max_tokens": wrap(7, ["n1"])}),
+        ("a tuple and nesting", {"input": ({"role": "user", "content": [{"type": "text", "text": "x"}]},), "metadata": {"a": {"b": [1, 2.5, False]}}}),
+        ("a pydantic model", {"messages": (ChatCompletionMessage(role="assistant", content="x"),)}),
+        ("an object kept as its repr", {"model": "m", "obj": Opaque()}),
+        ("an SDK sentinel", {"model": "m", "temperature": openai.NOT_GIVEN, "top_p": openai.omit}),
+        ("an int key", {"model": "m", "logit_bias": {3: 1}}),
+        ("a key JSON cannot hold", {"model": "m", "weird": {(1, 2): "tuple key"}}),
+        ("NaN", {"model": "m", "temperature": float("nan")}),
+    ]
+
+
+def test_snapshot_is_to_json_as_text_for_plain_requests():
+    """snapshot() is the C encoder's text where the request is plain JSON
+    values, to_json's copy where it is not; either way Call.request is what
+    to_json makes, so the recorded input and its hash do not depend on
+    which."""
+    texts = set()
+    for name, request_ in _snapshot_cases():
+        snap = runtime.snapshot(request_)
+        if isinstance(snap, str):
+            texts.add(name)
+        call = runtime.Call(CHAT, "openai", None, "run", request_, snap, None, "n")
+        want = runtime.to_json(request_)
+        if name == "NaN":
+            assert call.request["temperature"] != call.request["temperature"]
+            continue
+        assert call.request == want, name
+        assert runtime.input_hash(CHAT["api"], call.request) == runtime.input_hash(CHAT["api"], want), name
+    assert texts == {"plain chat", "tainted text and numbers", "a tuple and nesting", "a pydantic model", "an object kept as its repr", "an int key"}
+
+
 BASE = {
     "model": "gpt-4o-mini",
     "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Output the number 42"}],
@@ -501,7 +539,7 @@ def test_manager_shape_records_and_replays(monkeypatch):
 
     def call(answer):
         sink = Sink()
-        c = runtime.Call(MANAGER, "fakesdk", sink, "run", {"prompt": "p"}, {"prompt": "p"}, "h", answer, 0.0)
+        c = runtime.Call(MANAGER, "fakesdk", sink, "run", {"prompt": "p"}, {"prompt": "p"}, "h", answer["node_id"], answer)
         c.streaming = True
         served = c.cached()
         if served is None:
@@ -549,3 +587,59 @@ def test_recorded_chunk_types_must_belong_to_the_sdk():
 )
 def test_request_selector_shortcut_agrees_with_selectors(request_, sels):
     assert runtime._truthy(request_, sels) == selectors.any_truthy({"request": request_}, sels)
+
+
+def _every_declared_method():
+    import importlib
+
+    from aco.patches._generated import SDKS
+
+    for module in SDKS.values():
+        for m in importlib.import_module(module).METHODS:
+            if m["kind"] != "taint":
+                yield m
+
+
+class _FreshClient:
+    """What prepare() reads of the client, in a run's first execution."""
+
+    def __init__(self):
+        from aco import client
+
+        self._dead, self._pid, self.run_id, self.fresh = None, client._pid, "run", {"run"}
+
+
+GATED_REQUESTS = [
+    {},
+    {"stream": True},
+    {"stream": False},
+    {"stream": None},
+    {"stream": 1, "extra_headers": {"X-Other": "1"}},
+    {"extra_headers": {"X-Stainless-Raw-Response": "true"}},
+    {"extra_headers": {"X-Stainless-Raw-Response": "stream"}},
+    {"extra_headers": {"X-Stainless-Raw-Response": "true"}, "stream": True},
+    {"extra_headers": None, "stream": True},
+    {"config": {"stream": True}, "name": "add"},
+]
+
+
+@pytest.mark.parametrize("method", list(_every_declared_method()), ids=lambda m: m["api"])
+def test_prepares_gates_decide_as_the_selectors_do(method, monkeypatch):
+    """prepare() reads a method's passthrough, raw and stream selectors
+    through gates worked out once: for every declared method it must
+    decide as the selectors themselves do."""
+    from aco import client
+
+    monkeypatch.setattr(client, "_client", _FreshClient())
+    gated = runtime.with_gates(method)
+    for request_ in GATED_REQUESTS:
+        docs = {"request": request_}
+        passthrough = selectors.any_truthy(docs, method["passthrough"]) is not None
+        stream, raw = method["stream"], method["raw_response"]
+        streaming = bool(stream) and (stream["always"] or selectors.any_truthy(docs, stream["when"]) is not None)
+        is_raw = bool(raw) and selectors.any_truthy(docs, raw["when"]) is not None
+        call = runtime.prepare(gated, "sdk", (), request_)
+        if passthrough or (streaming and is_raw):
+            assert call is None, request_
+        else:
+            assert call is not None and (call.streaming, call.raw) == (streaming, is_raw), request_

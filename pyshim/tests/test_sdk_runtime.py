@@ -58,7 +58,7 @@ def record_input_text(monkeypatch, request):
         def send(self, msg):
             sent.append(msg)
 
-    call = runtime.Call(method, "t", Sink(), "run", request, request, "h", {"node_id": "n"}, 0.0)
+    call = runtime.Call(method, "t", Sink(), "run", request, request, "h", "n")
     call._record({"type": "x"}, "", cached=False)
     return sent[0]["input_text"]
 

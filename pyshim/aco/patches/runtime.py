@@ -25,10 +25,12 @@ import time
 from aco import _log
 from aco import client as _client
 from aco import context as _context
+from aco import protocol as _protocol
 from aco.patches import selectors
 
 
 _current_run = _context._run_id.get  # the subrun the calling code is in, if any
+_clock = time.perf_counter
 
 
 # --- JSON ---------------------------------------------------------------
@@ -96,6 +98,44 @@ def _to_json(v):
     # Iterables other than lists (generators the SDK accepts for tools, say)
     # are not walked: consuming them would change what the SDK receives.
     return {"__repr__": _ADDRESS.sub("", repr(v))}
+
+
+class _Unsaid(Exception):
+    """A request holds a value to drop (an SDK sentinel): see snapshot()."""
+
+
+def _snapshot_default(v):
+    j = _to_json(v)
+    if j is _DROP:
+        raise _Unsaid
+    return j
+
+
+try:
+    import _json
+
+    # json.dumps(kwargs, separators=(",", ":"), ensure_ascii=False,
+    # allow_nan=False, check_circular=False, default=_snapshot_default): the
+    # C encoder the SDKs use for their request bodies, called directly.
+    _encode_request = _json.make_encoder(None, _snapshot_default, _json.encode_basestring, None, ":", ",", False, False, False)
+except Exception:  # a Python without the accelerator
+    _encode_request = None
+
+
+def snapshot(kwargs):
+    """The request as the program makes it, before the SDK has it: for a
+    request of plain JSON values (text, numbers, lists, dicts; pydantic
+    models through model_dump) its JSON text, written by json's C encoder in
+    one call; else (an SDK sentinel to drop, a key JSON cannot hold) the
+    to_json copy. Call.request parses the text, once, when it is needed:
+    this runs before every call, and the walk to_json makes is hundreds of
+    Python steps."""
+    if _encode_request is not None:
+        try:
+            return "".join(_encode_request(kwargs, 0))
+        except Exception:
+            pass
+    return _to_json(kwargs)  # to_json's: a dict is never _DROP
 
 
 def canonical_json(value):
@@ -345,24 +385,23 @@ class Call:
 
     # Made on every call, before the request goes out: slots make it cheaper.
     __slots__ = (
-        "method", "sdk_import", "client", "run_id", "kwargs", "request", "_request_hash", "sent", "answer",
-        "node_id", "started", "is_async", "t0", "location", "edited", "output_text_edit", "streaming", "raw",
+        "method", "sdk_import", "client", "run_id", "kwargs", "_request", "_request_hash", "_sent", "node_id",
+        "answer", "is_async", "t0", "location", "edited", "output_text_edit", "streaming", "raw",
     )
 
-    def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, answer, started, is_async=False, streaming=False, raw=False):
+    def __init__(self, method, sdk_import, client, run_id, kwargs, request, request_hash, node_id, answer=None, is_async=False, streaming=False, raw=False):
         self.method = method
         self.sdk_import = sdk_import
         self.client = client
         self.run_id = run_id
         self.kwargs = kwargs
-        self.request = request  # the program's request: what request_hash covers
+        self._request = request  # a snapshot(); see request
         self._request_hash = request_hash
-        self.sent = request  # the request the SDK got, after any input overwrite
-        self.answer = answer
-        self.node_id = answer["node_id"]
-        self.started = started
+        self._sent = None  # see sent
+        self.node_id = node_id
+        self.answer = answer  # the cache look-up's answer; None in a first execution, which makes none
         self.is_async = is_async
-        self.t0 = time.perf_counter()
+        self.t0 = _clock()
         self.location = None  # see finish()
         self.edited = False
         self.output_text_edit = None
@@ -372,6 +411,19 @@ class Call:
     @property
     def api(self):
         return self.method["api"]
+
+    @property
+    def request(self):
+        """The program's request as JSON values: what request_hash covers."""
+        r = self._request
+        if r.__class__ is str:
+            r = self._request = _protocol.loads(r)
+        return r
+
+    @property
+    def sent(self):
+        """The request the SDK got: the program's, or its input overwrite."""
+        return self.request if self._sent is None else self._sent
 
     @property
     def request_hash(self):
@@ -385,7 +437,7 @@ class Call:
 
     def cached(self):
         """What to return without calling the SDK, or None."""
-        if not self.answer.get("hit"):
+        if not (self.answer or {}).get("hit"):
             return None
         if self.location is None:
             self.location = location(self.sdk_import)
@@ -421,7 +473,7 @@ class Call:
     def call_kwargs(self):
         """The keyword arguments to call the SDK with: the program's, or an
         input overwrite's."""
-        ov = self.answer.get("input_overwrite")
+        ov = (self.answer or {}).get("input_overwrite")
         if not isinstance(ov, dict):
             return self.kwargs
         if isinstance(ov.get("request"), dict):
@@ -444,7 +496,7 @@ class Call:
         for k, v in new.items():
             if k not in kwargs:
                 kwargs[k] = v
-        self.sent = new
+        self._sent = new
         self.edited = True
         return kwargs
 
@@ -578,8 +630,9 @@ class Call:
             "input_text": self._safe("input_text", lambda: self._input_text(req)),
             "output_text": output_text,
             "location": self.location or "",
-            "started_at": self.started,
-            "duration_ms": (time.perf_counter() - self.t0) * 1000.0,
+            # The wall clock is read once, here, rather than on the way in.
+            "started_at": time.time() - (_clock() - self.t0),
+            "duration_ms": (_clock() - self.t0) * 1000.0,
             "stream": self.streaming,
             "cached": cached,
             "edited": self.edited,
@@ -1052,46 +1105,72 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     run_id = _current_run() or client.run_id
     if not run_id:
         return None
-    started = time.time()
-    request = _to_json(kwargs)  # to_json's: a dict is never _DROP
-    passthrough_gate, raw_gate = method.get("gates", _UNGATED)
-    if passthrough_gate is None or not request.keys().isdisjoint(passthrough_gate):
-        reason = _truthy(request, method["passthrough"])
+    request = snapshot(kwargs)
+    # The gates are read off the program's own arguments, whose keys are the
+    # request's (to_json drops only sentinels); a selector that has to be
+    # evaluated reads the request as JSON.
+    passthrough_gate, raw_gate, stream_gate = method.get("gates", _UNGATED)
+    if passthrough_gate is None or not kwargs.keys().isdisjoint(passthrough_gate):
+        reason = _truthy(_as_json(request), method["passthrough"])
         if reason is not None:
             _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
             return None
-    stream, raw = method.get("stream"), method.get("raw_response")
-    streaming = bool(stream) and (stream["always"] or _truthy(request, stream["when"]) is not None)
-    is_raw = bool(raw) and (raw_gate is None or not request.keys().isdisjoint(raw_gate)) and _truthy(request, raw["when"]) is not None
+    if stream_gate.__class__ is str:
+        flag = kwargs.get(stream_gate)
+        streaming = flag if flag is True or flag is False else bool(_as_json(request).get(stream_gate))
+    elif stream_gate is None:
+        stream = method.get("stream")
+        streaming = bool(stream) and (stream["always"] or _truthy(_as_json(request), stream["when"]) is not None)
+    else:
+        streaming = stream_gate
+    is_raw = (raw_gate is None or not kwargs.keys().isdisjoint(raw_gate)) and _is_raw(_as_json(request), method)
     if streaming and is_raw:
         _log.log("%s: a raw streaming response passes through unrecorded" % method["api"])
         return None
-    h = None
     if run_id in client.fresh:
         # A run's first execution has no recordings: name the node here and
         # spare the program the look-up's round trip.
-        answer = {"type": "cache_result", "node_id": "%012x" % (next(_node_ids) & _ID_MASK), "hit": False}
-    else:
-        h = input_hash(method["api"], request)
-        try:
-            answer = client.request({"type": "cache_get", "run_id": run_id, "api": method["api"], "input_hash": h})
-        except Exception as e:
-            _log.log("%s: cache look-up failed (%s); calling the SDK unrecorded" % (method["api"], e))
-            return None
-        if not isinstance(answer, dict) or answer.get("type") != "cache_result" or not answer.get("node_id"):
-            _log.log("%s: unexpected answer to cache_get: %r" % (method["api"], answer))
-            return None
-    return Call(method, sdk_import, client, run_id, kwargs, request, h, answer, started, is_async, streaming, is_raw)
+        return Call(method, sdk_import, client, run_id, kwargs, request, None, "%012x" % (next(_node_ids) & _ID_MASK), None, is_async, streaming, is_raw)
+    request = _as_json(request)
+    h = input_hash(method["api"], request)
+    try:
+        answer = client.request({"type": "cache_get", "run_id": run_id, "api": method["api"], "input_hash": h})
+    except Exception as e:
+        _log.log("%s: cache look-up failed (%s); calling the SDK unrecorded" % (method["api"], e))
+        return None
+    if not isinstance(answer, dict) or answer.get("type") != "cache_result" or not answer.get("node_id"):
+        _log.log("%s: unexpected answer to cache_get: %r" % (method["api"], answer))
+        return None
+    return Call(method, sdk_import, client, run_id, kwargs, request, h, answer["node_id"], answer, is_async, streaming, is_raw)
+
+
+def _as_json(request):
+    """A snapshot() as JSON values."""
+    return _protocol.loads(request) if request.__class__ is str else request
+
+
+def _is_raw(request, method):
+    raw = method.get("raw_response")
+    return bool(raw) and _truthy(request, raw["when"]) is not None
 
 
 def with_gates(method):
-    """method with its "gates": for the passthrough and the raw_response
+    """method with its "gates", what prepare() asks of its selectors on
+    every call worked out once: for the passthrough and the raw_response
     selectors, the request fields they start with (a frozenset), or None
-    where one of them starts elsewhere. A request holding none of a gate's
-    fields makes its selectors false without evaluating them, which is
-    most calls (those selectors read extra_headers)."""
-    raw = method.get("raw_response")
-    return dict(method, gates=(_gate(method.get("passthrough") or ()), _gate(raw["when"] if raw else ())))
+    where one of them starts elsewhere; a request holding none of a gate's
+    fields makes its selectors false without evaluating them, which is most
+    calls (those selectors read extra_headers). For streaming: True or
+    False when it does not depend on the request, the one request field
+    whose truth decides it (stream.when is request.FIELD), or None."""
+    raw, stream = method.get("raw_response"), method.get("stream")
+    if not stream or stream["always"]:
+        stream_gate = bool(stream)
+    elif len(stream["when"]) == 1 and len(stream["when"][0]) == 2 and stream["when"][0][0] == "request" and type(stream["when"][0][1]) is str:
+        stream_gate = stream["when"][0][1]
+    else:
+        stream_gate = None
+    return dict(method, gates=(_gate(method.get("passthrough") or ()), _gate(raw["when"] if raw else ()), stream_gate))
 
 
 def _gate(sels):
@@ -1103,7 +1182,7 @@ def _gate(sels):
     return frozenset(fields)
 
 
-_UNGATED = (None, None)
+_UNGATED = (None, None, None)
 
 
 def _truthy(request, sels):
@@ -1193,14 +1272,15 @@ def call_sync(method, sdk_import, original, self, args, kwargs, is_async=False):
     if call is None:
         return original(self, *args, **kwargs)
     answer = call.answer
-    if answer.get("hit"):
-        served = _served(call)
-        if isinstance(served, _ManagerReplay):
-            served = _serve_manager(call, original(self, *args, **kwargs), served)
-        if served is not None:
-            return served
-    if answer.get("input_overwrite") is not None:
-        kwargs = _kwargs(call, kwargs)
+    if answer is not None:
+        if answer.get("hit"):
+            served = _served(call)
+            if isinstance(served, _ManagerReplay):
+                served = _serve_manager(call, original(self, *args, **kwargs), served)
+            if served is not None:
+                return served
+        if answer.get("input_overwrite") is not None:
+            kwargs = _kwargs(call, kwargs)
     result = original(self, *args, **kwargs)
     try:
         return call.finish(result)
@@ -1220,14 +1300,15 @@ async def call_async(method, sdk_import, original, self, args, kwargs):
     if call is None:
         return await original(self, *args, **kwargs)
     answer = call.answer
-    if answer.get("hit"):
-        served = _served(call)
-        if isinstance(served, _ManagerReplay):
-            served = _serve_manager(call, await original(self, *args, **kwargs), served)
-        if served is not None:
-            return served
-    if answer.get("input_overwrite") is not None:
-        kwargs = _kwargs(call, kwargs)
+    if answer is not None:
+        if answer.get("hit"):
+            served = _served(call)
+            if isinstance(served, _ManagerReplay):
+                served = _serve_manager(call, await original(self, *args, **kwargs), served)
+            if served is not None:
+                return served
+        if answer.get("input_overwrite") is not None:
+            kwargs = _kwargs(call, kwargs)
     result = await original(self, *args, **kwargs)
     try:
         return call.finish(result)
