@@ -177,7 +177,7 @@ def test_miss_calls_the_sdk_and_records(llm, aco_server):
         "model": "gpt-4o-mini",
         "input": request,
         "input_hash": h,
-        "output": {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": got.model_dump(mode="json")},
+        "output": {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": got.model_dump(mode="json", exclude_unset=True)},
         "input_text": "Be brief.\nOutput the number 42",
         "output_text": "42",
         "location": where,
@@ -201,6 +201,23 @@ def test_hit_is_served_without_the_sdk(llm, aco_server):
     assert (node["node_id"], node["cached"], node["edited"], node["output_text"]) == ("node-old", True, False, "recorded 42")
     assert node["location"] == where
     assert node["output"] == {"type": "openai.types.chat.chat_completion.ChatCompletion", "data": recorded}
+
+
+def test_a_replayed_response_says_which_fields_the_api_set(llm, aco_server):
+    """The recording holds the fields the API set, so the response rebuilt
+    from it is the live one down to its set fields: to_dict() (which leaves
+    out unset fields) is the same live and from the cache."""
+    c = llm.client()
+    live = c.chat.completions.create(**chat_request())
+    aco_server.next()
+    node = add_node(aco_server.next())
+    assert "tool_calls" not in node["output"]["data"]["choices"][0]["message"]  # the API sent none
+    aco_server.answers.append(recorded(node))
+    replayed = c.chat.completions.create(**chat_request())
+    aco_server.next()
+    add_node(aco_server.next())
+    assert replayed.to_dict() == live.to_dict()
+    assert replayed.model_dump() == live.model_dump()
 
 
 @pytest.mark.parametrize(
@@ -296,7 +313,7 @@ def test_raw_response_is_recorded_and_served(llm, aco_server):
     aco_server.next()
     node = add_node(aco_server.next())
     assert (node["output_text"], node["stream"]) == ("42", False)
-    assert node["output"]["data"] == got.model_dump(mode="json")
+    assert node["output"]["data"] == got.model_dump(mode="json", exclude_unset=True)
 
     aco_server.answers.append(dict(recorded(node), output=dict(node["output"], text="edited")))
     again = c.chat.completions.with_raw_response.create(**chat_request())
@@ -331,7 +348,7 @@ def test_stream_is_recorded_when_it_ends(llm, aco_server):
     node = add_node(aco_server.next())
     assert (node["stream"], node["output_text"], node["cached"]) == (True, "43", False)
     assert node["output"]["type"] == "openai.Stream" or node["output"]["type"].endswith("Stream")
-    assert [e["data"] for e in node["output"]["chunks"]] == [ch.model_dump(mode="json") for ch in chunks]
+    assert [e["data"] for e in node["output"]["chunks"]] == [ch.model_dump(mode="json", exclude_unset=True) for ch in chunks]
 
     # The same call again is served from the recording as a stream of the
     # SDK's own chunk type.

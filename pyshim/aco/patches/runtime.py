@@ -7,7 +7,7 @@ Anything that goes wrong inside aco makes the call go to the SDK exactly as
 without aco; only the SDK's own errors reach the program.
 
 Requests and responses travel as JSON (the call's keyword arguments; the
-response's model_dump(mode="json") with its type), never pickle, so a shared
+response's dump(), the fields the API set, with its type), never pickle, so a shared
 store cannot make code run on a teammate's machine: a recorded response is
 rebuilt only through the declared response_type of its method.
 """
@@ -136,6 +136,17 @@ def snapshot(kwargs):
         except Exception:
             pass
     return _to_json(kwargs)  # to_json's: a dict is never _DROP
+
+
+def dump(model):
+    """A response or chunk as it is recorded: model_dump(mode="json") of the
+    fields the response set (exclude_unset), the way the SDKs' own to_json()
+    writes them. Rebuilt with model_validate it is the same object, its set
+    fields included (a dump of every field would rebuild one that says all
+    were set, so the replay's to_dict() would differ from the live one's);
+    and it is smaller, which is work saved when a stream ends (a google-genai
+    chunk's dump is a third of the size)."""
+    return model.model_dump(mode="json", exclude_unset=True)
 
 
 def canonical_json(value):
@@ -526,7 +537,7 @@ class Call:
             )
             self._record({"type": type_name(type(response))}, "", cached=False)
             return result
-        data = response.model_dump(mode="json")
+        data = dump(response)
         if self.output_text_edit is not None and self._set_output_text(data, self.output_text_edit):
             if self.raw:
                 _log.log("%s: an output edit cannot change a live raw response; returned unedited" % self.api)
@@ -689,7 +700,7 @@ class _StreamEdit:
 
     def chunk(self, chunk):
         """A live chunk with the edit applied, as the SDK's own type."""
-        data = chunk.model_dump(mode="json")
+        data = dump(chunk)
         if not self.apply(data):
             return chunk
         self.call.edited = True
@@ -714,16 +725,15 @@ def _manager_attr(manager, attr):
 
 
 def _dump_chunk(chunk):
-    """to_json(chunk); for a pydantic model its model_dump(mode="json"):
-    the document model_dump_json() writes (plain strings, no sentinels) as
-    Python objects, made in Rust with no JSON text in between, several
-    times faster than writing the text and parsing it back. The dumps are
-    made when the stream ends, while the program waits for its loop to
+    """dump(chunk) for a pydantic model: the document model_dump_json()
+    writes (plain strings, no sentinels) as Python objects, made in Rust
+    with no JSON text in between, several times faster than writing the
+    text and parsing it back; to_json(chunk) for anything else. The dumps
+    are made when the stream ends, while the program waits for its loop to
     finish."""
-    dump = getattr(chunk, "model_dump", None)
-    if dump is not None and getattr(chunk, "__pydantic_serializer__", None) is not None:
+    if getattr(chunk, "__pydantic_serializer__", None) is not None:
         try:
-            return dump(mode="json")
+            return dump(chunk)
         except Exception:
             pass
     return to_json(chunk)
