@@ -82,6 +82,7 @@ def _apply(sdk_import):
     try:
         import importlib
 
+        from aco.patches import runtime
         from aco.patches._generated import SDKS
 
         decl = importlib.import_module(SDKS[sdk_import])
@@ -90,8 +91,6 @@ def _apply(sdk_import):
         _log.log("loading the declarations of %s failed" % sdk_import, exc_info=True)
         _log.warn_once("cannot patch %s; its calls will not be recorded (details: %s)" % (sdk_import, _log.log_path()))
         return
-    from aco.patches import runtime
-
     for method in decl.METHODS:
         if method["kind"] == "taint":
             # Taint pass-through is the taint work's; nothing is recorded.
