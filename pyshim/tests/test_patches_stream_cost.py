@@ -10,6 +10,7 @@ import asyncio
 import copy
 import inspect
 import os
+import sys
 
 import pytest
 
@@ -64,3 +65,63 @@ def test_async_stream_records_the_line_of_the_call(llm, aco_server):
     where, chunks = asyncio.run(run())
     assert chunks
     check_node(add_node(aco_server.next()), dict(chat_request(), stream=True), where, chunks)
+
+
+# The Python functions of aco a first execution's stream runs between the
+# program's call and its first chunk, besides the walk that taints the
+# chunk: against a mock answering at once this is the time to first chunk
+# aco adds (bench_patches.py measures it). A change that adds a layer here
+# must show in bench_patches that it costs nothing, then raise this list.
+FIRST_CHUNK_PATH = sorted(
+    [
+        "patches/__init__.py:wrapper",
+        "patches/runtime.py:call_sync",
+        "patches/runtime.py:prepare",
+        "client.py:get",
+        "patches/runtime.py:snapshot",
+        "patches/runtime.py:__init__",  # Call
+        "patches/runtime.py:finish",
+        "patches/runtime.py:location",
+        "patches/runtime.py:_proxy",
+        "patches/runtime.py:__init__",  # _Recorder
+        "patches/runtime.py:_chunk_tainter",
+        "taint/response.py:tainter",
+        "patches/runtime.py:__init__",  # _Proxy
+        "patches/runtime.py:__iter__",
+        "patches/runtime.py:__next__",
+        "patches/runtime.py:add",
+        "taint/response.py:taint",
+    ]
+)
+WALK = {"taint/response.py:_model", "taint/response.py:_dict", "taint/response.py:_list"}
+
+
+@pytest.mark.parametrize("aco_server", [1], indirect=True)
+def test_the_first_chunk_is_few_python_calls_away(llm, aco_server):
+    c = llm.client()
+    request = dict(chat_request(), stream=True)
+    for _ in range(2):  # the chunk classes are met once before
+        list(c.chat.completions.create(**request))
+        add_node(aco_server.next())
+    aco_dir = os.path.dirname(os.path.dirname(runtime.__file__))
+    calls = []
+
+    def profile(frame, event, arg):
+        filename = frame.f_code.co_filename
+        if event == "call" and filename.startswith(aco_dir + os.sep):
+            calls.append("%s:%s" % (filename[len(aco_dir) + 1 :].replace(os.sep, "/"), frame.f_code.co_name))
+
+    sys.setprofile(profile)
+    try:
+        stream = c.chat.completions.create(**request)
+        first = next(iter(stream))
+    finally:
+        sys.setprofile(None)
+    stream.close()
+    add_node(aco_server.next())
+    assert first.choices[0].delta.role == "assistant"
+    walk = [name for name in calls if name in WALK]
+    assert sorted(name for name in calls if name not in WALK) == FIRST_CHUNK_PATH
+    # The walk: one _model and one _dict per model of the chunk, one _list
+    # per list (a ChatCompletionChunk, its choices, a Choice, its delta).
+    assert sorted(walk) == ["taint/response.py:_dict"] * 3 + ["taint/response.py:_list"] + ["taint/response.py:_model"] * 3
