@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -513,7 +514,7 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 		call.Origin = aco.OriginCache
 	}
 	if before, ok := st.previous[call.Seq]; ok && prev == nil && before.API == call.API &&
-		!isNull(before.Output) && !jsonEqual(before.Output, call.Output) {
+		!isNull(before.Output) && !sameOutput(before.Output, call.Output) {
 		// A new node at the place of an old one: its input changed
 		// upstream, and the page shows the old answer beside the new.
 		call.PrevOutput = before.Output
@@ -527,7 +528,7 @@ func (c *runnerConn) addNode(m *protocol.AddNode) error {
 			// keep the recording itself, so an overwrite can be reverted.
 			call.Output = prev.Output
 			call.Input = prev.Input
-		} else if !isNull(prev.Output) && !jsonEqual(prev.Output, m.Output) {
+		} else if !isNull(prev.Output) && !sameOutput(prev.Output, m.Output) {
 			call.PrevOutput = prev.Output
 		}
 	}
@@ -650,8 +651,12 @@ func isNull(b json.RawMessage) bool {
 	return len(b) == 0 || bytes.Equal(b, []byte("null"))
 }
 
-// jsonEqual compares two JSON documents by value.
-func jsonEqual(a, b json.RawMessage) bool {
+// sameOutput reports whether two recorded outputs say the same: equal JSON
+// values, where an object field holding null counts as absent. The shim
+// records the fields the API set; recordings made before it did name every
+// field, unset ones as null, and one answer recorded both ways must not be
+// shown as changed.
+func sameOutput(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
@@ -659,7 +664,25 @@ func jsonEqual(a, b json.RawMessage) bool {
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
 		return false
 	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return bytes.Equal(xb, yb)
+	return reflect.DeepEqual(withoutNullFields(x), withoutNullFields(y))
+}
+
+// withoutNullFields drops, in place, the fields holding null from every
+// object in a decoded JSON value; nulls in arrays keep their places.
+func withoutNullFields(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if x == nil {
+				delete(v, k)
+			} else {
+				v[k] = withoutNullFields(x)
+			}
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = withoutNullFields(x)
+		}
+	}
+	return v
 }

@@ -392,3 +392,60 @@ func TestDroppedConnectionMarksRunCrashed(t *testing.T) {
 		t.Fatalf("recorded calls after the drop: %d, %v", len(calls), err)
 	}
 }
+
+// A call made anew on a rerun (its input changed upstream, so it is a new
+// node at the place of the old one) keeps the previous answer beside the
+// new one only when the answer changed. Recordings from before the shim
+// recorded only the fields the API set name every field, unset ones as
+// null: the same answer recorded the other way is unchanged.
+func TestRerunAnswerDiffersOnlyByNullFieldsIsNotChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name, rerun string
+		changed     bool
+	}{
+		{"same answer, unset fields left out", `{"output_text":"42","id":"r1","items":[null,1]}`, false},
+		{"same answer, the same nulls", `{"output_text":"42","id":"r1","usage":null,"items":[null,1]}`, false},
+		{"other text", `{"output_text":"43","id":"r1"}`, true},
+		{"a field now null", `{"output_text":null,"id":"r1"}`, true},
+		{"a null in a list dropped", `{"output_text":"42","id":"r1","items":[1]}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t)
+			call := func(r *runner, run, hash, data string) string {
+				ans := r.request(map[string]any{"type": "cache_get", "run_id": run, "api": "openai.responses.create", "input_hash": hash})
+				if ans["hit"] == true {
+					t.Fatalf("cache_get %s hit: %v", hash, ans)
+				}
+				node := ans["node_id"].(string)
+				r.send(map[string]any{"type": "add_node", "run_id": run, "node_id": node, "api": "openai.responses.create",
+					"input": map[string]any{"input": hash}, "input_hash": hash, "input_text": hash, "output_text": "42",
+					"output": map[string]any{"type": "openai.types.responses.Response", "data": json.RawMessage(data)}})
+				return node
+			}
+			r := dial(t, s)
+			run, _ := r.hello("")
+			old := call(r, run, "h1", `{"output_text":"42","id":"r1","usage":null,"items":[null,1]}`)
+			r.deregister(run, 0)
+			r.done()
+
+			r2 := dial(t, s)
+			r2.hello(run)
+			node := call(r2, run, "h2", tc.rerun)
+			r2.deregister(run, 0)
+			r2.done()
+			if node == old {
+				t.Fatalf("a changed input got the old node %s", old)
+			}
+			g, err := s.Service().Graph(t.Context(), run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(g.Nodes) != 1 || g.Nodes[0].NodeID != node {
+				t.Fatalf("nodes of execution 2: %+v", g.Nodes)
+			}
+			if got := len(g.Nodes[0].PrevOutput) > 0 && string(g.Nodes[0].PrevOutput) != "null"; got != tc.changed {
+				t.Errorf("changed = %v (previous output %s), want %v", got, g.Nodes[0].PrevOutput, tc.changed)
+			}
+		})
+	}
+}
