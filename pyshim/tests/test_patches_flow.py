@@ -640,4 +640,6 @@ def test_first_execution_records_without_a_look_up(llm, aco_server):
     assert second.choices[0].message.content == got.choices[0].message.content
     msg2 = aco_server.next()
     assert msg2["type"] == "add_node" and msg2["node_id"] != msg["node_id"]
+    # Short ids (what `aco show` prints, what `aco edit` matches) differ too.
+    assert re.fullmatch(r"[0-9a-f]{12}", msg2["node_id"]) and msg2["node_id"][:8] != msg["node_id"][:8]
     assert msg2["input_hash"] == msg["input_hash"]

@@ -1080,16 +1080,19 @@ def by_keyword(original, args, kwargs):
 
 
 # Node ids named here (a first execution's) are 48 bits, as the server's
-# are: consecutive from a random start, drawn again in each forked child.
-# Two processes then share an id only if their ranges meet, rarer than two
-# of the server's random ids meeting; and the next id is one C call away,
-# with no random generator's state to bring back into the cache.
+# are: a Weyl sequence from a random start, drawn again in each forked
+# child, stepping by 2**48 over the golden ratio (odd, so no id repeats in
+# 2**48 calls). Each step changes the leading hex digits, which are what
+# `aco show` prints and `aco edit` matches by prefix, and two processes share
+# an id about as rarely as two random ids do; the next id is one C call
+# away, with no random generator's state to bring back into the cache.
 _ID_BITS = 48
 _ID_MASK = (1 << _ID_BITS) - 1
+_ID_STEP = 0x9E3779B97F4B
 
 
 def _id_counter():
-    return itertools.count(int.from_bytes(os.urandom(_ID_BITS // 8), "big"))
+    return itertools.count(int.from_bytes(os.urandom(_ID_BITS // 8), "big"), _ID_STEP)
 
 
 _node_ids = _id_counter()
