@@ -427,7 +427,7 @@ class Call:
     def request(self):
         """The program's request as JSON values: what request_hash covers."""
         r = self._request
-        if r.__class__ is str:
+        if type(r) is str:
             r = self._request = _protocol.loads(r)
         return r
 
@@ -628,6 +628,7 @@ class Call:
     def _record(self, output, output_text, cached):
         req = {"request": self.sent}
         m = self.method
+        took = _clock() - self.t0
         msg = {
             "type": "add_node",
             "run_id": self.run_id,
@@ -641,9 +642,9 @@ class Call:
             "input_text": self._safe("input_text", lambda: self._input_text(req)),
             "output_text": output_text,
             "location": self.location or "",
-            # The wall clock is read once, here, rather than on the way in.
-            "started_at": time.time() - (_clock() - self.t0),
-            "duration_ms": (_clock() - self.t0) * 1000.0,
+            # The wall clock is read here rather than on the way in.
+            "started_at": time.time() - took,
+            "duration_ms": took * 1000.0,
             "stream": self.streaming,
             "cached": cached,
             "edited": self.edited,
@@ -1128,7 +1129,7 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
         if reason is not None:
             _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
             return None
-    if stream_gate.__class__ is str:
+    if type(stream_gate) is str:
         flag = kwargs.get(stream_gate)
         streaming = flag if flag is True or flag is False else bool(_as_json(request).get(stream_gate))
     elif stream_gate is None:
@@ -1159,7 +1160,7 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
 
 def _as_json(request):
     """A snapshot() as JSON values."""
-    return _protocol.loads(request) if request.__class__ is str else request
+    return _protocol.loads(request) if type(request) is str else request
 
 
 def _is_raw(request, method):
