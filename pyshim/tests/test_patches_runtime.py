@@ -643,3 +643,23 @@ def test_prepares_gates_decide_as_the_selectors_do(method, monkeypatch):
             assert call is None, request_
         else:
             assert call is not None and (call.streaming, call.raw) == (streaming, is_raw), request_
+
+
+def test_prepare_parses_no_snapshot_for_plain_requests(monkeypatch):
+    """On the way in, a plain request (no sentinels, stream absent or a
+    bool, no extra headers) is written once and parsed only when the node
+    is recorded."""
+    from aco import client
+
+    monkeypatch.setattr(client, "_client", _FreshClient())
+    parsed = []
+    real = runtime._protocol.loads
+    monkeypatch.setattr(runtime._protocol, "loads", lambda text: parsed.append(text) or real(text))
+    gated = runtime.with_gates(CHAT)
+    for request_ in ({"model": "m", "messages": [{"role": "user", "content": "hi"}]}, {"model": "m", "messages": [], "stream": True}):
+        call = runtime.prepare(gated, "openai", (), request_)
+        assert call is not None and call.streaming is ("stream" in request_)
+        assert parsed == [], "parsed before the call: %r" % parsed
+        assert call.request == request_
+        assert len(parsed) == 1
+        parsed.clear()

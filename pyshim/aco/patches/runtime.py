@@ -1131,7 +1131,10 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
             return None
     if type(stream_gate) is str:
         flag = kwargs.get(stream_gate)
-        streaming = flag if flag is True or flag is False else bool(_as_json(request).get(stream_gate))
+        if flag is None or flag is False or flag is True:  # absent, or a plain bool
+            streaming = bool(flag)
+        else:
+            streaming = bool(_as_json(request).get(stream_gate))
     elif stream_gate is None:
         stream = method.get("stream")
         streaming = bool(stream) and (stream["always"] or _truthy(_as_json(request), stream["when"]) is not None)
