@@ -201,6 +201,7 @@ class Client:
         self._pending = {}
         self._next_id = 0
         self._dead = None  # why the client stopped, once it has
+        self._stopping = None  # why the client is stopping, from the moment _stop() begins
         self._closing = False
         self._reader_done = _Event()
 
@@ -219,6 +220,10 @@ class Client:
             raise ClientError(self._dead or "the connection belongs to the parent process")
         w = _Waiter()
         with self._lock:
+            # _stop() has taken the waiters it will wake: one added now
+            # would wait for an answer that cannot come.
+            if self._stopping is not None:
+                raise ClientError(self._stopping)
             self._next_id += 1
             rid = self._next_id
             self._pending[rid] = w
@@ -321,18 +326,21 @@ class Client:
 
     def _stop(self, reason, quiet=False):
         with self._lock:
-            if self._dead is not None:
+            if self._dead is not None or self._stopping is not None:
                 return
-            self._dead = reason
+            self._stopping = reason
             waiting = list(self._pending.values())
             self._pending.clear()
-        # Warn before waking the waiters, so that the line comes before any
-        # output the program makes once its call returns.
+        # Warn before recording is seen to be off (get() answers None once
+        # _dead is set) and before waking the waiters, so that the line
+        # comes before any output the program makes after either, and is
+        # written even when the program exits at once.
         if not quiet and os.getpid() == self._pid:
             _log.warn_once(
                 "%s; the program goes on without recording (details: %s)" % (reason, _log.log_path()),
                 key="connection lost",
             )
+        self._dead = reason
         for w in waiting:
             w.error = reason
             w.done.set()

@@ -126,6 +126,36 @@ def test_broken_connection_wakes_waiters_and_disables(capfd):
     assert err.count("aco: ") == 1 and "without recording" in err
 
 
+def test_the_warning_is_written_before_recording_is_seen_to_be_off(monkeypatch):
+    """A program that sees recording off (client.get() is None) and exits at
+    once must still have had the connection's one warning line written: it
+    comes from the reader thread, which does not outlive the program."""
+    seen_at_warning = []
+    real_warn = client._log.warn_once
+
+    def warn_once(message, key=None):
+        seen_at_warning.append(client.get())
+        real_warn(message, key=key)
+
+    monkeypatch.setattr(client._log, "warn_once", warn_once)
+
+    def react(conn, msg):
+        if msg.get("entry") == "bye":
+            conn.send({"type": "shutdown", "reason": "aco server stop"})
+            return True
+        return False
+
+    server = FakeServer(react)
+    try:
+        c = client.start(server.addr, HELLO)
+        c.send({"type": "log", "run_id": "run-1", "entry": "bye"})
+        assert c._reader_done.wait(10)
+        assert client.get() is None
+    finally:
+        server.close()
+    assert seen_at_warning == [c], "recording was already off when the warning was written"
+
+
 def test_unreachable_server():
     server = FakeServer()
     addr = server.addr
