@@ -93,3 +93,12 @@ class FakeServer:
             except OSError:
                 pass
             c.done.set()
+
+
+def shutdown_on_bye(conn, msg):
+    """A reaction: the server shuts down (as `aco server stop` makes it) when
+    the runner logs the entry "bye"."""
+    if msg.get("entry") == "bye":
+        conn.send({"type": "shutdown", "reason": "aco server stop"})
+        return True
+    return False

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from aco import client
-from fake_server import FakeServer
+from fake_server import FakeServer, shutdown_on_bye
 
 HELLO = {"type": "hello", "protocol": 1, "name": "t", "cwd": "/", "argv": [], "interpreter": "python", "pid": 1}
 
@@ -139,13 +139,7 @@ def test_the_warning_is_written_before_recording_is_seen_to_be_off(monkeypatch):
 
     monkeypatch.setattr(client._log, "warn_once", warn_once)
 
-    def react(conn, msg):
-        if msg.get("entry") == "bye":
-            conn.send({"type": "shutdown", "reason": "aco server stop"})
-            return True
-        return False
-
-    server = FakeServer(react)
+    server = FakeServer(shutdown_on_bye)
     try:
         c = client.start(server.addr, HELLO)
         c.send({"type": "log", "run_id": "run-1", "entry": "bye"})

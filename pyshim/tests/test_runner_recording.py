@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from fake_server import FakeServer
+from fake_server import FakeServer, shutdown_on_bye
 from runner_helpers import PYSHIM, PYTHON, RUNNER_SCRIPT, base_env, run_aco, runner_env, split_aco_lines
 
 
@@ -338,13 +338,7 @@ def test_restart_interrupts_the_program(tmp_path):
 
 
 def test_shutdown_stops_recording(tmp_path):
-    def react(conn, msg):
-        if msg.get("entry") == "bye":
-            conn.send({"type": "shutdown", "reason": "aco server stop"})
-            return True
-        return False
-
-    server = FakeServer(react)
+    server = FakeServer(shutdown_on_bye)
     try:
         prog = write(
             tmp_path,
