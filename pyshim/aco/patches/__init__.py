@@ -141,15 +141,11 @@ def _wrapper(method, sdk_import, original, is_async):
     # A coroutine function gets a coroutine wrapper whichever field names
     # it: an async-only SDK (mcp's ClientSession) declares it as target.
     if inspect.iscoroutinefunction(inspect.unwrap(original)):
-
-        async def wrapper(self, *args, **kwargs):
-            return await runtime.call_async(method, sdk_import, original, self, args, kwargs)
-
+        wrapper = runtime.async_method(method, sdk_import, original)
     else:
         # An async client's method may be a plain function returning an
         # async object (anthropic's AsyncMessages.stream): it stays plain.
-        def wrapper(self, *args, **kwargs):
-            return runtime.call_sync(method, sdk_import, original, self, args, kwargs, is_async)
+        wrapper = runtime.sync_method(method, sdk_import, original, is_async)
 
     import functools  # here, as inspect above: no SDK, no patching, no import
 
