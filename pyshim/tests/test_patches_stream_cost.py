@@ -82,13 +82,10 @@ FIRST_CHUNK_PATH = sorted(
         "patches/runtime.py:finish",
         "patches/runtime.py:location",
         "patches/runtime.py:_proxy",
-        "patches/runtime.py:__init__",  # _Recorder
-        "patches/runtime.py:_chunk_tainter",
         "taint/response.py:tainter",
         "patches/runtime.py:__init__",  # _Proxy
         "patches/runtime.py:__iter__",
         "patches/runtime.py:__next__",
-        "patches/runtime.py:add",
         "taint/response.py:taint",
     ]
 )

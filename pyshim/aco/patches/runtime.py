@@ -759,55 +759,31 @@ def _chunk_tainter(node_id):
     return make(node_id)
 
 
-class _Recorder:
-    """Collects a live stream's chunks and records the node once, when the
-    stream ends, is closed, or is garbage-collected unfinished. Chunks are
-    dumped only then, so the program gets each one without added work."""
-
-    __slots__ = ("call", "stream_type", "chunks", "done", "edit", "_taint")
-
-    def __init__(self, call, stream):
-        self.call = call
-        self.stream_type = type(stream)
-        self.chunks = []
-        self.done = False
-        self.edit = _StreamEdit(call, call.output_text_edit) if call.output_text_edit is not None else None
-        self._taint = _chunk_tainter(call.node_id)
-
-    def add(self, chunk):
-        if self.edit is not None:
-            try:
-                chunk = self.edit.chunk(chunk)
-            except Exception:
-                _log.log("%s: editing a streamed chunk failed" % self.call.api, exc_info=True)
-        self.chunks.append(chunk)
-        taint = self._taint
-        return chunk if taint is None else taint(chunk)
-
-    def finish(self):
-        if self.done:
-            return
-        self.done = True
-        try:
-            dumps = [{"type": type_name(type(c)), "data": _dump_chunk(c)} for c in self.chunks]
-            self.call._record({"type": type_name(self.stream_type), "chunks": dumps}, self.call._stream_text(dumps), cached=False)
-        except Exception:
-            _log.log("%s: recording the stream failed" % self.call.api, exc_info=True)
-
-
 class _Proxy:
     """Stands in for the SDK's stream object: everything not defined here
     goes to it, and isinstance sees its class (the way wrapt's ObjectProxy
-    does it). Iteration hands on the SDK's own chunks as they arrive."""
+    does it). Iteration hands on the SDK's own chunks as they arrive.
 
-    # Slots for its own fields (made before the first chunk); a __dict__
-    # for whatever the program sets on its stream, as on the SDK's.
-    __slots__ = ("_aco_inner", "_aco_rec", "_aco_it", "__dict__", "__weakref__")
+    It also records the stream: it keeps the chunks and records the node
+    once (_aco_finish), when the stream ends, is closed, or is
+    garbage-collected unfinished. Chunks are dumped only then, so the
+    program gets each one without added work. The proxy is made and its
+    first chunk handed on between the program's call and its first chunk,
+    which is why one object does both."""
 
-    def __init__(self, inner, recorder):
+    # Slots for its own fields; a __dict__ for whatever the program sets on
+    # its stream, as on the SDK's.
+    __slots__ = ("_aco_inner", "_aco_it", "_aco_call", "_aco_chunks", "_aco_done", "_aco_edit", "_aco_taint", "__dict__", "__weakref__")
+
+    def __init__(self, inner, call):
         self._aco_inner = inner
-        self._aco_rec = recorder
         self._aco_it = None
+        self._aco_call = call
+        self._aco_chunks = []
+        self._aco_done = False
+        self._aco_edit = _StreamEdit(call, call.output_text_edit) if call.output_text_edit is not None else None
+        make = _make_tainter
+        self._aco_taint = make(call.node_id) if make is not None else _chunk_tainter(call.node_id)
 
     @property
     def __class__(self):
@@ -820,16 +796,38 @@ class _Proxy:
     def response(self):
         # Helpers (openai's ChatCompletionStream, ResponseStream) close the
         # stream through its HTTP response; that must end the recording too.
-        return _ClosingResponse(self._aco_inner.response, self._aco_rec)
+        return _ClosingResponse(self._aco_inner.response, self)
 
     def __repr__(self):
         return repr(self._aco_inner)
 
     def __del__(self):
         try:
-            self._aco_rec.finish()
+            self._aco_finish()
         except Exception:
             pass
+
+    def _aco_add(self, chunk):
+        """The chunk the program gets: chunk, with any output edit, tainted."""
+        if self._aco_edit is not None:
+            try:
+                chunk = self._aco_edit.chunk(chunk)
+            except Exception:
+                _log.log("%s: editing a streamed chunk failed" % self._aco_call.api, exc_info=True)
+        self._aco_chunks.append(chunk)
+        taint = self._aco_taint
+        return chunk if taint is None else taint(chunk)
+
+    def _aco_finish(self):
+        if self._aco_done:
+            return
+        self._aco_done = True
+        call = self._aco_call
+        try:
+            dumps = [{"type": type_name(type(c)), "data": _dump_chunk(c)} for c in self._aco_chunks]
+            call._record({"type": type_name(type(self._aco_inner)), "chunks": dumps}, call._stream_text(dumps), cached=False)
+        except Exception:
+            _log.log("%s: recording the stream failed" % call.api, exc_info=True)
 
 
 class _StreamProxy(_Proxy):
@@ -844,9 +842,14 @@ class _StreamProxy(_Proxy):
         try:
             chunk = next(self._aco_it)
         except BaseException:
-            self._aco_rec.finish()
+            self._aco_finish()
             raise
-        return self._aco_rec.add(chunk)
+        # _aco_add(chunk), its common case written out: no edit.
+        if self._aco_edit is not None:
+            return self._aco_add(chunk)
+        self._aco_chunks.append(chunk)
+        taint = self._aco_taint
+        return chunk if taint is None else taint(chunk)
 
     def __enter__(self):
         enter = getattr(self._aco_inner, "__enter__", None)
@@ -859,13 +862,13 @@ class _StreamProxy(_Proxy):
             leave = getattr(self._aco_inner, "__exit__", None)
             return leave(*exc) if leave is not None else None
         finally:
-            self._aco_rec.finish()
+            self._aco_finish()
 
     def close(self):
         try:
             return self._aco_inner.close()
         finally:
-            self._aco_rec.finish()
+            self._aco_finish()
 
 
 class _AsyncStreamProxy(_Proxy):
@@ -880,9 +883,9 @@ class _AsyncStreamProxy(_Proxy):
         try:
             chunk = await self._aco_it.__anext__()
         except BaseException:
-            self._aco_rec.finish()
+            self._aco_finish()
             raise
-        return self._aco_rec.add(chunk)
+        return self._aco_add(chunk)
 
     async def __aenter__(self):
         enter = getattr(self._aco_inner, "__aenter__", None)
@@ -895,7 +898,7 @@ class _AsyncStreamProxy(_Proxy):
             leave = getattr(self._aco_inner, "__aexit__", None)
             return (await leave(*exc)) if leave is not None else None
         finally:
-            self._aco_rec.finish()
+            self._aco_finish()
 
     def close(self):
         # Returns whatever the SDK's close returns (a coroutine for
@@ -903,19 +906,19 @@ class _AsyncStreamProxy(_Proxy):
         try:
             return self._aco_inner.close()
         finally:
-            self._aco_rec.finish()
+            self._aco_finish()
 
     def aclose(self):
         try:
             return self._aco_inner.aclose()
         finally:
-            self._aco_rec.finish()
+            self._aco_finish()
 
 
 class _ClosingResponse:
-    def __init__(self, inner, recorder):
+    def __init__(self, inner, proxy):
         self._aco_inner = inner
-        self._aco_rec = recorder
+        self._aco_proxy = proxy
 
     def __getattr__(self, name):
         return getattr(self._aco_inner, name)
@@ -924,20 +927,19 @@ class _ClosingResponse:
         try:
             return self._aco_inner.close()
         finally:
-            self._aco_rec.finish()
+            self._aco_proxy._aco_finish()
 
     def aclose(self):
         try:
             return self._aco_inner.aclose()
         finally:
-            self._aco_rec.finish()
+            self._aco_proxy._aco_finish()
 
 
 def _proxy(call, stream):
-    rec = _Recorder(call, stream)
     if hasattr(type(stream), "__aiter__"):
-        return _AsyncStreamProxy(stream, rec)
-    return _StreamProxy(stream, rec)
+        return _AsyncStreamProxy(stream, call)
+    return _StreamProxy(stream, call)
 
 
 class _NoResponse:
