@@ -219,6 +219,28 @@ def test_snapshot_is_to_json_as_text_for_plain_requests():
     assert texts == {"plain chat", "tainted text and numbers", "a tuple and nesting", "a pydantic model", "an object kept as its repr", "an int key"}
 
 
+
+@pytest.mark.parametrize("encoder", ["C", "none"])
+def test_prepare_takes_the_snapshot_snapshot_takes(monkeypatch, encoder):
+    """prepare() writes its snapshot out rather than calling snapshot():
+    the request it records is snapshot()'s for every kind of request, and
+    with no C encoder (a Python without _json) both are to_json's."""
+    from aco import client
+
+    monkeypatch.setattr(client, "_client", _FreshClient())
+    if encoder == "none":
+        monkeypatch.setattr(runtime, "_encode_request", None)
+    gated = runtime.with_gates(CHAT)
+    for name, request_ in _snapshot_cases():
+        call = runtime.prepare(gated, "openai", (), request_)
+        assert call is not None, name
+        assert type(call._request) is type(runtime.snapshot(request_)), name
+        if encoder == "none":
+            assert type(call._request) is dict, name
+        if name != "NaN":
+            assert call.request == runtime.to_json(request_), name
+
+
 BASE = {
     "model": "gpt-4o-mini",
     "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Output the number 42"}],

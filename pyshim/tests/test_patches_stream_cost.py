@@ -77,13 +77,12 @@ FIRST_CHUNK_PATH = sorted(
         "patches/runtime.py:patched",  # the patched method
         "patches/runtime.py:prepare",
         "client.py:get",
-        "patches/runtime.py:snapshot",
         "patches/runtime.py:__init__",  # Call
         "patches/runtime.py:finish",
         "patches/runtime.py:location",
         "patches/runtime.py:_proxy",
-        "taint/response.py:tainter",
         "patches/runtime.py:__init__",  # _Proxy
+        "taint/response.py:tainter",
         "patches/runtime.py:__iter__",
         "patches/runtime.py:__next__",
         "taint/response.py:taint",

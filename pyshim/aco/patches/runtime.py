@@ -1121,12 +1121,15 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
     run_id = _current_run() or client.run_id
     if not run_id:
         return None
-    request = snapshot(kwargs)
+    try:
+        request = "".join(_encode_request(kwargs, 0))  # snapshot(kwargs), written out
+    except Exception:  # as snapshot() when the encoder cannot (or there is none)
+        request = _to_json(kwargs)
     # The gates are read off the program's own arguments, whose keys are the
     # request's (to_json drops only sentinels); a selector that has to be
     # evaluated reads the request as JSON.
     passthrough_gate, raw_gate, stream_gate = method.get("gates", _UNGATED)
-    if passthrough_gate is None or not kwargs.keys().isdisjoint(passthrough_gate):
+    if passthrough_gate is None or (passthrough_gate and not kwargs.keys().isdisjoint(passthrough_gate)):
         reason = _truthy(_as_json(request), method["passthrough"])
         if reason is not None:
             _log.log("%s: passed through unrecorded (%s is set)" % (method["api"], _selector_text(reason)))
@@ -1142,7 +1145,9 @@ def prepare(method, sdk_import, args, kwargs, is_async=False):
         streaming = bool(stream) and (stream["always"] or _truthy(_as_json(request), stream["when"]) is not None)
     else:
         streaming = stream_gate
-    is_raw = (raw_gate is None or not kwargs.keys().isdisjoint(raw_gate)) and _is_raw(_as_json(request), method)
+    is_raw = False
+    if raw_gate is None or (raw_gate and not kwargs.keys().isdisjoint(raw_gate)):
+        is_raw = _is_raw(_as_json(request), method)
     if streaming and is_raw:
         _log.log("%s: a raw streaming response passes through unrecorded" % method["api"])
         return None
@@ -1179,7 +1184,8 @@ def with_gates(method):
     selectors, the request fields they start with (a frozenset), or None
     where one of them starts elsewhere; a request holding none of a gate's
     fields makes its selectors false without evaluating them, which is most
-    calls (those selectors read extra_headers). For streaming: True or
+    calls (those selectors read extra_headers), and an empty gate (no
+    selectors declared) is never looked at. For streaming: True or
     False when it does not depend on the request, the one request field
     whose truth decides it (stream.when is request.FIELD), or None."""
     raw, stream = method.get("raw_response"), method.get("stream")
