@@ -20,13 +20,22 @@ The recording server is a stand-in in a process of its own, as the real
 aco server is: one in this process would compete with the program for the
 GIL and charge its own JSON parsing to the patches.
 
-Ratios are given as the ratio of the medians, and as its lowest and highest
-over five consecutive blocks of the samples, which shows the noise.
+The samples come from WORKERS processes run one after the other, N rounds
+each, and are pooled: one process's ratio differs from the next one's by
+several percent (where its memory lies, its hash seed, the core it runs
+on; 1.02-1.15x for one build in one run on the 2-core machine this is
+built on), so it is one draw of that, and pyperf spawns its workers for
+the same reason. Ratios are
+given as the ratio of the pooled medians, the median of the ratios of the
+samples taken side by side, and the lowest and highest ratio of the
+medians of a single process, which shows the noise.
 
-Run: .venv/bin/python pyshim/tests/bench_patches.py [N]   (ACO_TEST_ACO_BIN
-names a built aco; otherwise one is built). SDKs not installed are skipped.
+Run: .venv/bin/python pyshim/tests/bench_patches.py [N [WORKERS]]
+(ACO_TEST_ACO_BIN names a built aco; otherwise one is built). SDKs not
+installed are skipped.
 """
 
+import json
 import os
 import statistics
 import subprocess
@@ -42,7 +51,7 @@ sys.path.insert(0, HERE)
 
 import mockllm_server  # noqa: E402
 
-BLOCKS = 5
+WORKERS = 4
 LATENCY = "20ms"  # the mock's time to first token, for the second reading
 
 SINK = r"""
@@ -187,16 +196,19 @@ def first_chunk(stream, settle):
     return took
 
 
-def ratios(patched, base):
+def ratios(patched, base, sizes):
     """The ratio of the medians; the median of the ratios of the samples
     taken side by side (the i-th of each side come from one round, one
     right after the other), which a machine whose speed drifts over the
-    run moves less; and the lowest and highest ratio of the medians over
-    BLOCKS consecutive blocks of the samples."""
-    k = max(1, len(base) // BLOCKS)
-    blocks = [statistics.median(patched[i : i + k]) / statistics.median(base[i : i + k]) for i in range(0, k * BLOCKS, k) if base[i : i + k]]
+    run moves less; and the lowest and highest ratio of the medians of the
+    samples of one worker (sizes: how many each took, in order)."""
+    per_worker = []
+    i = 0
+    for k in sizes:
+        per_worker.append(statistics.median(patched[i : i + k]) / statistics.median(base[i : i + k]))
+        i += k
     paired = statistics.median(p / b for p, b in zip(patched, base))
-    return statistics.median(patched) / statistics.median(base), paired, min(blocks), max(blocks)
+    return statistics.median(patched) / statistics.median(base), paired, min(per_worker), max(per_worker)
 
 
 def startup(codes, n=15):
@@ -216,8 +228,9 @@ def startup(codes, n=15):
     return [statistics.median(times) for times in out]
 
 
-def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+def measure(n):
+    """One worker's samples: {case name: (base, patched)}, each a dict of
+    MEASURES (and ttfc_latency) to lists of seconds."""
     tmp = tempfile.mkdtemp()
     os.environ["ACO_HOME"] = tmp
     binary = mockllm_server.aco_binary(tmp)
@@ -232,13 +245,13 @@ def main():
         try:
             cases.append(make(llm.addr) + (make(slow.addr)[2],))
         except ImportError as e:
-            print("skipped: %s" % e)
+            print("skipped: %s" % e, file=sys.stderr)
     sink, addr = sink_server()
     hello = {"type": "hello", "protocol": 1, "name": "bench", "cwd": tmp, "argv": [], "interpreter": sys.executable, "pid": os.getpid()}
     cl = aco_client.start(addr, hello)
 
     settle = Settler(cl)
-    results = []
+    results = {}
     for name, plain, stream, slow_stream in cases:
         base = {m: [] for m in MEASURES + ("ttfc_latency",)}
         patched = {m: [] for m in MEASURES + ("ttfc_latency",)}
@@ -261,26 +274,47 @@ def main():
                     (patched if on else base)["ttfc_latency"].append(first_chunk(slow_stream, settle))
         finally:
             patches.uninstall()
-        results.append((name, base, patched))
+        results[name] = (base, patched)
     cl.close()
     sink.wait()
     llm.close()
     slow.close()
+    return results
+
+
+def main():
+    if sys.argv[1:2] == ["--worker"]:
+        json.dump(measure(int(sys.argv[2])), sys.stdout)
+        return
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else WORKERS
+    tmp = tempfile.mkdtemp()
+    # Built once, here, for every worker.
+    env = dict(os.environ, ACO_TEST_ACO_BIN=mockllm_server.aco_binary(tmp))
+    pooled = {}  # case name -> (base, patched, samples per worker)
+    for _ in range(workers):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", str(n)], env=env, check=True, stdout=subprocess.PIPE).stdout
+        for name, (base, patched) in json.loads(out).items():
+            b, p, sizes = pooled.setdefault(name, ({m: [] for m in base}, {m: [] for m in patched}, {m: [] for m in base}))
+            for m in base:
+                b[m].extend(base[m])
+                p[m].extend(patched[m])
+                sizes[m].append(len(base[m]))
 
     plain_py, with_install = startup(["pass", "import aco.patches as p; p.install(); import sys; assert 'openai' not in sys.modules"])
-    print("%d calls each, medians:" % n)
+    print("%d workers, %d rounds each, pooled medians:" % (workers, n))
     med = statistics.median
-    for name, base, patched in results:
+    for name, (base, patched, sizes) in pooled.items():
         b = {k: med(v) for k, v in base.items()}
         p = {k: med(v) for k, v in patched.items()}
         print(name)
         print("  added latency per call:      %.3f ms (%.3f -> %.3f ms)" % ((p["call"] - b["call"]) * 1e3, b["call"] * 1e3, p["call"] * 1e3))
         print("  added latency per stream:    %.3f ms (%.3f -> %.3f ms)" % ((p["stream"] - b["stream"]) * 1e3, b["stream"] * 1e3, p["stream"] * 1e3))
         for key, label in (("ttfc", "time to first chunk:       "), ("ttfc_latency", "time to first chunk, %s:  " % LATENCY)):
-            r, paired, lo, hi = ratios(patched[key], base[key])
+            r, paired, lo, hi = ratios(patched[key], base[key], sizes[key])
             print(
-                "  %s  %.3fx (%.3f -> %.3f ms), paired %.3fx; %.3f-%.3fx over %d blocks"
-                % (label, r, b[key] * 1e3, p[key] * 1e3, paired, lo, hi, BLOCKS)
+                "  %s  %.3fx (%.3f -> %.3f ms), paired %.3fx; %.3f-%.3fx in one worker"
+                % (label, r, b[key] * 1e3, p[key] * 1e3, paired, lo, hi)
             )
         print("  CPU time added per call:     %.3f ms, per stream: %.3f ms" % ((p["cpu_call"] - b["cpu_call"]) * 1e3, (p["cpu_stream"] - b["cpu_stream"]) * 1e3))
     print("install() start-up:            +%.1f ms over plain python (%.1f -> %.1f ms)" % ((with_install - plain_py) * 1e3, plain_py * 1e3, with_install * 1e3))
