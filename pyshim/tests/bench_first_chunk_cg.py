@@ -3,12 +3,14 @@
 bench_patches.py times the first chunk; on a shared machine its ratio moves
 by several percent between runs, more than the few percent the patches add,
 so a change on the call path cannot be ranked by it. This counts what the
-CPU does instead, under valgrind's callgrind with its cache simulator,
-which gives the same numbers on every run: instructions, first-level cache
-misses and last-level cache misses of the program's first-chunk regions
-(from the streamed call to its first chunk, as bench_patches.py measures
-it), unpatched and patched, and from them callgrind's own estimate of
-cycles (Ir + 10 x L1 misses + 100 x LL misses). The caches simulated are
+CPU does instead, under valgrind's callgrind with its cache simulator:
+instructions, first-level and last-level cache misses of the program's
+first-chunk regions (from the streamed call to its first chunk, as
+bench_patches.py measures it), unpatched and patched, and from them
+callgrind's own estimate of cycles (Ir + 10 x L1 misses + 100 x LL
+misses). These move far less between runs (the socket reads differ): about
+10,000 of anthropic's 3.2 million instructions per region and 0.005x of
+its ratio, so a change worth more than that shows. The caches simulated are
 fixed (32 KiB L1s, a 2 MiB last level) so that every machine counts alike.
 
 Each region follows a recorded call and a recorded full stream, as in

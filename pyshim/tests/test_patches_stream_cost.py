@@ -70,8 +70,8 @@ def test_async_stream_records_the_line_of_the_call(llm, aco_server):
 # The Python functions of aco a first execution's stream runs between the
 # program's call and its first chunk, besides the walk that taints the
 # chunk: against a mock answering at once this is the time to first chunk
-# aco adds (bench_patches.py times it; bench_first_chunk_cg.py counts it, the
-# same on every run). A change that adds a layer here must show there that
+# aco adds (bench_patches.py times it; bench_first_chunk_cg.py counts it
+# far more steadily). A change that adds a layer here must show there that
 # it costs nothing, then raise this list.
 FIRST_CHUNK_PATH = sorted(
     [
