@@ -299,6 +299,30 @@ def test_async_miss_then_hit(llm, aco_server):
     assert [m["location"] for m in msgs if m["type"] == "add_node"] == wheres
 
 
+def test_a_call_with_no_python_frame_above_it_is_recorded_without_a_location(llm, aco_server):
+    # A thread whose first Python frame is the patched method (list.extend
+    # over a starmap of a partial: C all the way up): the walk for the
+    # program's line has no frame to start from, on a miss and on a hit, and
+    # the call still returns its response. The lock is released after it.
+    import _thread
+    import functools
+    import itertools
+
+    c = llm.client()
+    create = functools.partial(c.chat.completions.create, **chat_request())
+    for cached in (False, True):
+        got, done = [], _thread.allocate_lock()
+        done.acquire()
+        _thread.start_new_thread(got.extend, (itertools.chain(itertools.starmap(create, [()]), itertools.starmap(done.release, [()])),))
+        assert aco_server.next()["type"] == "cache_get"
+        node = add_node(aco_server.next())
+        assert (node["location"], node["cached"], node["output_text"]) == ("", cached, "42")
+        aco_server.answers.append({"hit": True, "output": node["output"]})
+        assert done.acquire(timeout=10)
+        assert got[0].choices[0].message.content == "42"
+    assert len(llm.bodies) == 1  # the second call was served from the cache
+
+
 def recorded(node):
     """A cache answer serving node's recorded output."""
     return {"hit": True, "node_id": node["node_id"], "output": node["output"]}

@@ -361,13 +361,16 @@ def _is_user_file(filename, sdk_dirs):
 _user_files = {}  # sdk_import -> {filename: whether it is the program's own}
 
 
-def location(sdk_import):
+def location(sdk_import, depth):
     """file:line of the innermost frame that is the program's own code.
-    The walk starts two frames up, at most the patched method (location is
-    called from Call.finish under it, or from Call.cached under _served):
-    frames below are aco's own, and each frame the walk passes is made into
-    an object for it."""
-    frame = sys._getframe(2)
+    The walk starts depth frames up, at the caller of the patched method
+    (3 from Call.finish, which the patched method calls; 4 from Call.cached,
+    under _served): the frames below are aco's own, and each frame the walk
+    passes is made into an object for it, which costs the call its time."""
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # the patched method called with no Python frame above it
+        return ""
     known = _user_files.get(sdk_import)
     if known is None:
         known = _user_files[sdk_import] = {}
@@ -451,7 +454,7 @@ class Call:
         if not (self.answer or {}).get("hit"):
             return None
         if self.location is None:
-            self.location = location(self.sdk_import)
+            self.location = location(self.sdk_import, 4)
         output = self.answer.get("output")
         if not isinstance(output, dict):
             return None
@@ -519,7 +522,7 @@ class Call:
         of the call, and for a stream this is while the first tokens are on
         their way, not before the request goes out."""
         if self.location is None:
-            self.location = location(self.sdk_import)
+            self.location = location(self.sdk_import, 3)
         if self.streaming:
             if self.method["stream"]["shape"] != "manager":
                 return _proxy(self, result)
