@@ -174,7 +174,26 @@ def _not_json(name):
     raise ValueError("%s is not valid JSON" % name)
 
 
+class RawJSON:
+    """A field of a message whose value is JSON text written already (a
+    stream's chunks, written one by one as they came): encode() puts the
+    text in the line as it is. Only a field of the message itself may hold
+    one."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+class _Raw(TypeError):
+    """The encoder met a RawJSON: encode() takes the message's own apart;
+    one anywhere else is refused with this."""
+
+
 def _type_error(o):
+    if type(o) is RawJSON:
+        raise _Raw("a RawJSON may only be the value of a field of the message itself")
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
@@ -211,7 +230,7 @@ except Exception:  # a Python without the accelerator, or one that changed it
 def _py_dumps(ascii_only):
     import json
 
-    return lambda obj: json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":"), allow_nan=False)
+    return lambda obj: json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":"), allow_nan=False, default=_type_error)
 
 
 if _json is None:
@@ -244,8 +263,9 @@ def _decode_error(msg, text, pos):
     return JSONDecodeError(msg, text, pos)
 
 
-def _quote(s):
-    return _dumps_utf8(s)
+def dumps(value):
+    """value as the compact JSON text encode() writes for it."""
+    return _dumps_utf8(value)
 
 
 def encode(msg):
@@ -256,14 +276,35 @@ def encode(msg):
     t = msg.get("type") if isinstance(msg, dict) else None
     if type(t) is not str or not t:
         raise ValueError('protocol: a message needs a "type" string, got %r' % (msg,))
-    text = _dumps_utf8(msg)
+    try:
+        text = _dumps_utf8(msg)
+    except _Raw:
+        text = _with_raw(msg, False)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (from surrogateescape'd bytes, say) has no UTF-8
         # form; as a \u escape it is still valid JSON.
-        data = _dumps_ascii(msg).encode("ascii")
+        try:
+            text = _dumps_ascii(msg)
+        except _Raw:
+            text = _with_raw(msg, True)
+        data = text.encode("ascii")
     return data + b"\n"
+
+
+def _with_raw(msg, ascii_only):
+    # The message without its RawJSON fields, then each of them after the
+    # others: a JSON object's fields have no order. The encoder is met again
+    # for what the rest holds; ascii_only rewrites the raw text's escapes.
+    dumps = _dumps_ascii if ascii_only else _dumps_utf8
+    raw = [(k, v.text) for k, v in msg.items() if type(v) is RawJSON]
+    text = dumps({k: v for k, v in msg.items() if type(v) is not RawJSON})
+    for k, v in raw:
+        if ascii_only:
+            v = dumps(loads(v))
+        text = "%s,%s:%s}" % (text[:-1], dumps(k if isinstance(k, str) else str(k)), v)
+    return text
 
 
 def decode(line):
@@ -288,7 +329,7 @@ def decode(line):
         raise ProtocolError('field "type" must be a string', rid)
     fields = _FIELDS.get(t)
     if fields is None:
-        raise ProtocolError("unknown message type %s" % _quote(t), rid)
+        raise ProtocolError("unknown message type %s" % dumps(t), rid)
     # The first field of the wrong kind in line order, as Go reports it.
     for name, value in obj.items():
         kind = fields.get(name)

@@ -192,10 +192,31 @@ def test_without_the_accelerator_the_json_package_does_the_work():
         "from aco import protocol\n"
         "assert protocol._json is None\n"
         "sys.stdout.buffer.write(protocol.encode({'type': 'log', 'x': ['\\u00e9', 1.5, None]}))\n"
+        "sys.stdout.buffer.write(protocol.encode({'type': 'log', 'raw': protocol.RawJSON('[1,{}]')}))\n"
         "print(protocol.loads(' [1, {\"a\": 2}] '))\n"
         "try:\n    protocol.loads('[NaN]')\nexcept ValueError as e:\n    print(e)\n"
     )
     shim = os.path.dirname(os.path.dirname(os.path.abspath(protocol.__file__)))
     p = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=shim), capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    assert p.stdout == '{"type":"log","x":["\u00e9",1.5,null]}\n[1, {\'a\': 2}]\nNaN is not valid JSON\n'
+    assert p.stdout == '{"type":"log","x":["\u00e9",1.5,null]}\n{"type":"log","raw":[1,{}]}\n[1, {\'a\': 2}]\nNaN is not valid JSON\n'
+
+
+def test_a_raw_json_field_goes_into_the_line_as_written():
+    chunks = '{"type":"s","chunks":[{"data":{"text":"Zoë 😀","n":1.5}},{"data":null}]}'
+    line = protocol.encode({"type": "add_node", "run_id": "r", "output": protocol.RawJSON(chunks), "model": "m"})
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert ',"output":%s}' % chunks in line.decode("utf-8")
+    assert protocol.loads(line.decode("utf-8")) == {"type": "add_node", "run_id": "r", "model": "m", "output": json.loads(chunks)}
+    # A lone surrogate anywhere sends the whole line as ASCII escapes, the
+    # raw text's included, and it still reads back the same.
+    line = protocol.encode({"type": "add_node", "run_id": "r\udc80", "output": protocol.RawJSON(chunks)})
+    assert line.isascii()
+    assert json.loads(line) == {"type": "add_node", "run_id": "r\udc80", "output": json.loads(chunks)}
+    line = protocol.encode({"type": "add_node", "output": protocol.RawJSON('["x\udc80"]')})
+    assert line.isascii() and json.loads(line)["output"] == ["x\udc80"]
+
+
+def test_a_raw_json_value_below_the_message_is_refused():
+    with pytest.raises(TypeError, match="RawJSON may only be the value of a field of the message itself"):
+        protocol.encode({"type": "add_node", "output": {"chunks": protocol.RawJSON("[]")}})
