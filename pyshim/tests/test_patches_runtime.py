@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from aco import patches
+from aco import patches, protocol
 from aco.patches import runtime, selectors
 from aco.patches._generated import openai as decl
 
@@ -152,6 +152,27 @@ def test_filter_step():
     assert selectors.values({"chunk": ["not", "an", "object"]}, sel) == []
     items = {"r": [{"type": "a", "x": 1}, {"type": "b", "x": 2}]}
     assert selectors.values({"response": items}, ("response", "r", None, ("?", "type", "b"), "x")) == [2]
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        ("chunk", ("?", "type", "d"), "delta", "text"),
+        ("chunk", ("?", "type", "other"), "delta", "text"),
+        ("chunk", "delta", ("?", "type", "t"), "text"),
+        ("chunk", ("?", "missing", None), "index"),
+        ("chunk", ("?", "type", "d"), "nothing"),
+        ("chunk", "index", ("?", "type", "d")),
+        ("chunk", "list", ("?", "type", "d")),
+        ("chunk", ("?", "type", "d"), "list", None, "v"),
+        ("chunk", ("?", "type", "d"), "list", -1, "v"),
+    ],
+)
+def test_values_shortcut_agrees_with_places(selector):
+    # values() walks field and filter steps itself; places() is the
+    # grammar's reference walk.
+    docs = {"chunk": {"type": "d", "index": 0, "delta": {"type": "t", "text": "hi"}, "list": [{"v": 1}, {"v": 2}]}}
+    assert selectors.values(docs, selector) == [c[k] for c, k in selectors.places(docs, selector)]
 
 
 # --- JSON and hashing ----------------------------------------------------
@@ -546,11 +567,13 @@ MANAGER = {
 
 
 class Sink:
+    """A client that keeps each message as the server would read it."""
+
     def __init__(self):
         self.sent = []
 
     def send(self, msg):
-        self.sent.append(msg)
+        self.sent.append(protocol.decode(protocol.encode(msg)))
 
 
 def test_manager_shape_records_and_replays(monkeypatch):
@@ -581,6 +604,81 @@ def test_manager_shape_records_and_replays(monkeypatch):
     text, sent = call({"node_id": "n1", "hit": True, "output": dict(node["output"], text="7")})
     assert text == "7"
     assert (sent[0]["cached"], sent[0]["edited"], sent[0]["output_text"]) == (True, True, "7")
+
+
+ITERATOR = dict(MANAGER, api="fakesdk.create", stream=dict(MANAGER["stream"], shape="iterator", manager_attr=None))
+
+
+class FakeStream:
+    """An SDK stream whose chunks are made as they are asked for, so the
+    program and aco hold the only references to them."""
+
+    def __init__(self, datas):
+        self.datas = datas
+
+    def __iter__(self):
+        return (FakeChunk(**d) for d in self.datas)
+
+    def close(self):
+        self.datas = []
+
+
+def stream_call(monkeypatch, datas):
+    monkeypatch.setitem(sys.modules, "fakesdk", type(sys)("fakesdk"))
+    monkeypatch.setitem(sys.modules, "fakesdk.types", type(sys)("fakesdk.types"))
+    sink = Sink()
+    c = runtime.Call(ITERATOR, "fakesdk", sink, "run", {"prompt": "p"}, {"prompt": "p"}, "h", "n1")
+    c.streaming = True
+    return c.finish(FakeStream(datas)), sink
+
+
+def test_a_stream_holds_no_chunk_the_program_has_moved_past(monkeypatch):
+    import weakref
+
+    datas = [{"type": "start"}, {"type": "delta", "text": "4"}, {"type": "delta", "text": "2"}, {"type": "stop"}]
+    stream, sink = stream_call(monkeypatch, datas)
+    it = iter(stream)
+    seen = []
+    for _ in datas:
+        chunk = next(it)
+        if seen:
+            # Asking for this chunk wrote the one before down: nothing of
+            # aco's keeps it alive past the program's own reference.
+            assert seen[-1]() is None
+        seen.append(weakref.ref(chunk))
+        del chunk
+    assert sink.sent == []  # recorded when the stream ends, not before
+    with pytest.raises(StopIteration):
+        next(it)
+    (node,) = sink.sent
+    assert [e["data"] for e in node["output"]["chunks"]] == datas
+    assert [e["type"] for e in node["output"]["chunks"]] == ["fakesdk.types.FakeChunk"] * 4
+    assert node["output_text"] == "42"
+
+
+def test_a_chunk_that_cannot_be_written_down_costs_only_itself(monkeypatch):
+    logged = []
+    monkeypatch.setattr(runtime._log, "log", lambda message, exc_info=False: logged.append(message))
+    datas = [{"type": "delta", "text": "4"}, {"type": "delta", "text": "x", "logprob": float("nan")}, {"type": "delta", "text": "2"}]
+    stream, sink = stream_call(monkeypatch, datas)
+    assert [c.data["text"] for c in stream] == ["4", "x", "2"]
+    (node,) = sink.sent
+    assert [e["data"] for e in node["output"]["chunks"]] == [datas[0], datas[2]]
+    assert node["output_text"] == "42"
+    # JSON has no NaN: that chunk is left out, and the log says so.
+    assert logged == ["fakesdk.create: writing down a streamed chunk failed; the stream is recorded without it"]
+
+
+def test_a_stream_closed_early_records_the_chunks_it_handed_on(monkeypatch):
+    datas = [{"type": "delta", "text": "4"}, {"type": "delta", "text": "2"}, {"type": "delta", "text": "!"}]
+    stream, sink = stream_call(monkeypatch, datas)
+    it = iter(stream)
+    next(it)
+    next(it)
+    stream.close()
+    (node,) = sink.sent
+    assert [e["data"] for e in node["output"]["chunks"]] == datas[:2]
+    assert node["output_text"] == "42"
 
 
 def test_recorded_chunk_types_must_belong_to_the_sdk():

@@ -1,7 +1,7 @@
 """What a stream records while the work of recording it is kept off the
 time to its first chunk: in a run's first execution the request is hashed
-and the call located after the SDK has returned the stream, and chunks are
-dumped through pydantic's JSON encoder at the end. The node must be the
+and the call located after the SDK has returned the stream, and a chunk is
+dumped when the program asks for the next one. The node must be the
 one recorded before: the request as the program made it, the line of the
 call, every chunk as the SDKs' own to_json() writes it (the fields the API
 set)."""

@@ -596,8 +596,11 @@ class Call:
         try:
             return fn()
         except Exception as e:
-            _log.log("%s: %s failed on this call (%s: %s); recorded without it, fix the declaration" % (where(self.method), field, type(e).__name__, e))
+            self._failed(field, e)
             return default
+
+    def _failed(self, field, e):
+        _log.log("%s: %s failed on this call (%s: %s); recorded without it, fix the declaration" % (where(self.method), field, type(e).__name__, e))
 
     def _input_text(self, req):
         stage = hook(self.method, "input_text")
@@ -615,18 +618,17 @@ class Call:
         return self._safe("output_text", lambda: selectors.text({"response": data}, self.method["output_text"]))
 
     def _stream_text(self, chunks):
-        sels = self.method["stream"]["text"]
+        """The text of a stream's chunk entries (a cached stream's)."""
+        return self._safe("stream.text", lambda: "".join(t for entry in chunks for t in self._chunk_text(entry.get("data"))))
 
-        def join():
-            out = []
-            for entry in chunks:
-                docs = {"chunk": entry.get("data")}
-                for sel in sels:
-                    for value in selectors.values(docs, sel):
-                        out.extend(selectors._texts(value))
-            return "".join(out)
-
-        return self._safe("stream.text", join)
+    def _chunk_text(self, data):
+        """The pieces of the stream's text in one chunk's dump, in order."""
+        docs = {"chunk": data}
+        out = []
+        for sel in self.method["stream"]["text"]:
+            for value in selectors.values(docs, sel):
+                out.extend(selectors._texts(value))
+        return out
 
     def _record(self, output, output_text, cached):
         req = {"request": self.sent}
@@ -732,15 +734,22 @@ def _dump_chunk(chunk):
     """dump(chunk) for a pydantic model: the document model_dump_json()
     writes (plain strings, no sentinels) as Python objects, made in Rust
     with no JSON text in between, several times faster than writing the
-    text and parsing it back; to_json(chunk) for anything else. The dumps
-    are made when the stream ends, while the program waits for its loop to
-    finish."""
+    text and parsing it back; to_json(chunk) for anything else. A chunk is
+    dumped when the program asks for the one after it (see _Proxy)."""
     if getattr(chunk, "__pydantic_serializer__", None) is not None:
         try:
             return dump(chunk)
         except Exception:
             pass
     return to_json(chunk)
+
+
+def _entry_json(entry):
+    """A chunk's entry (JSON values) as the compact JSON text the protocol
+    writes, by the request snapshot's encoder: one made once, not per call."""
+    if _encode_request is not None:
+        return "".join(_encode_request(entry, 0))
+    return _protocol.dumps(entry)
 
 
 _make_tainter = None  # aco.taint.response_tainter, once looked up
@@ -762,27 +771,39 @@ def _chunk_tainter(node_id):
     return make(node_id)
 
 
+_NOTHING = object()  # a proxy's _aco_held when it holds no chunk
+
+
 class _Proxy:
     """Stands in for the SDK's stream object: everything not defined here
     goes to it, and isinstance sees its class (the way wrapt's ObjectProxy
     does it). Iteration hands on the SDK's own chunks as they arrive.
 
-    It also records the stream: it keeps the chunks and records the node
-    once (_aco_finish), when the stream ends, is closed, or is
-    garbage-collected unfinished. Chunks are dumped only then, so the
-    program gets each one without added work. The proxy is made and its
-    first chunk handed on between the program's call and its first chunk,
-    which is why one object does both."""
+    It also records the stream. The chunk the program got last is written
+    down (_aco_write: its dump as JSON text, and the stream text it holds)
+    when the program asks for the next one, before the wait for that, or
+    when the stream ends: the program never waits for it with a chunk in
+    hand, and the proxy holds one chunk at a time, so a long stream costs
+    its JSON text, not a pile of objects for the garbage collector to walk
+    over and over. The node is recorded once (_aco_finish), when the
+    stream ends, is closed, or is garbage-collected unfinished. The proxy
+    is made and its first chunk handed on between the program's call and
+    its first chunk, which is why one object does both."""
 
     # Slots for its own fields; a __dict__ for whatever the program sets on
     # its stream, as on the SDK's.
-    __slots__ = ("_aco_inner", "_aco_it", "_aco_call", "_aco_chunks", "_aco_done", "_aco_edit", "_aco_taint", "__dict__", "__weakref__")
+    __slots__ = (
+        "_aco_inner", "_aco_it", "_aco_call", "_aco_held", "_aco_entries", "_aco_text",
+        "_aco_done", "_aco_edit", "_aco_taint", "__dict__", "__weakref__",
+    )
 
     def __init__(self, inner, call):
         self._aco_inner = inner
         self._aco_it = None
         self._aco_call = call
-        self._aco_chunks = []
+        self._aco_held = _NOTHING  # the chunk handed on last, not written down yet
+        self._aco_entries = []  # the JSON text of each chunk's entry
+        self._aco_text = []  # the stream text's pieces; None once stream.text failed
         self._aco_done = False
         self._aco_edit = _StreamEdit(call, call.output_text_edit) if call.output_text_edit is not None else None
         make = _make_tainter
@@ -817,18 +838,39 @@ class _Proxy:
                 chunk = self._aco_edit.chunk(chunk)
             except Exception:
                 _log.log("%s: editing a streamed chunk failed" % self._aco_call.api, exc_info=True)
-        self._aco_chunks.append(chunk)
+        self._aco_held = chunk
         taint = self._aco_taint
         return chunk if taint is None else taint(chunk)
+
+    def _aco_write(self):
+        """Write down the chunk handed on last."""
+        chunk = self._aco_held
+        self._aco_held = _NOTHING
+        call = self._aco_call
+        try:
+            data = _dump_chunk(chunk)
+            self._aco_entries.append(_entry_json({"type": type_name(type(chunk)), "data": data}))
+        except Exception:
+            _log.log("%s: writing down a streamed chunk failed; the stream is recorded without it" % call.api, exc_info=True)
+            return
+        if self._aco_text is not None:
+            try:
+                self._aco_text.extend(call._chunk_text(data))
+            except Exception as e:
+                call._failed("stream.text", e)
+                self._aco_text = None
 
     def _aco_finish(self):
         if self._aco_done:
             return
         self._aco_done = True
+        if self._aco_held is not _NOTHING:
+            self._aco_write()
         call = self._aco_call
         try:
-            dumps = [{"type": type_name(type(c)), "data": _dump_chunk(c)} for c in self._aco_chunks]
-            call._record({"type": type_name(type(self._aco_inner)), "chunks": dumps}, call._stream_text(dumps), cached=False)
+            output = '{"type":%s,"chunks":[%s]}' % (_protocol.dumps(type_name(type(self._aco_inner))), ",".join(self._aco_entries))
+            text = "" if self._aco_text is None else "".join(self._aco_text)
+            call._record(_protocol.RawJSON(output), text, cached=False)
         except Exception:
             _log.log("%s: recording the stream failed" % call.api, exc_info=True)
 
@@ -840,6 +882,8 @@ class _StreamProxy(_Proxy):
         return self
 
     def __next__(self):
+        if self._aco_held is not _NOTHING:
+            self._aco_write()
         if self._aco_it is None:
             self._aco_it = iter(self._aco_inner)
         try:
@@ -850,7 +894,7 @@ class _StreamProxy(_Proxy):
         # _aco_add(chunk), its common case written out: no edit.
         if self._aco_edit is not None:
             return self._aco_add(chunk)
-        self._aco_chunks.append(chunk)
+        self._aco_held = chunk
         taint = self._aco_taint
         return chunk if taint is None else taint(chunk)
 
@@ -881,6 +925,8 @@ class _AsyncStreamProxy(_Proxy):
         return self
 
     async def __anext__(self):
+        if self._aco_held is not _NOTHING:
+            self._aco_write()
         if self._aco_it is None:
             self._aco_it = self._aco_inner.__aiter__()
         try:

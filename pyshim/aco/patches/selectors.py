@@ -37,16 +37,23 @@ def places(docs, selector):
 
 
 def values(docs, selector):
-    # Field steps are walked directly: most selectors (request.stream,
-    # response.model) are fields only or miss at a field, and they run on
-    # every call, before the request goes out. places() takes the rest.
+    # Field and filter steps are walked directly: most selectors
+    # (request.stream, response.model, a stream's chunk[?type=="..."].delta.text)
+    # are made of those only or miss at one, and they run on every call
+    # before the request goes out, or on every streamed chunk. places()
+    # takes the rest.
     value = docs
     for step in selector:
-        if type(step) is not str:
+        t = type(step)
+        if t is str:
+            if not isinstance(value, dict) or step not in value:
+                return []
+            value = value[step]
+        elif t is tuple:
+            if not isinstance(value, dict) or value.get(step[1]) != step[2]:
+                return []
+        else:
             return [container[key] for container, key in places(docs, selector)]
-        if not isinstance(value, dict) or step not in value:
-            return []
-        value = value[step]
     return [value]
 
 
