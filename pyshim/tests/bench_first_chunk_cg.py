@@ -55,7 +55,7 @@ def worker(side, sdk, regions):
     from aco import client as aco_client
     from aco import patches
 
-    _, plain, stream = CASES[sdk](llm.addr)
+    _, plain, stream = CASES[sdk](llm.addr)[:3]
     sink, addr = bench_patches.sink_server()
     hello = {"type": "hello", "protocol": 1, "name": "bench", "cwd": tmp, "argv": [], "interpreter": sys.executable, "pid": os.getpid()}
     cl = aco_client.start(addr, hello)

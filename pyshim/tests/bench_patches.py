@@ -1,7 +1,9 @@
 """Benchmarks of the patches, per SDK, against the real mock LLM server:
 
 - added latency per call (plain and streaming): median of N calls patched
-  (recorded in a first execution) minus unpatched;
+  (recorded in a first execution) minus unpatched; and for a long stream
+  (the mock echoing LONG, some 40 chunks), per stream and per chunk: the
+  short answer's six chunks hide what each chunk costs;
 - time to first chunk through a patched stream over an unpatched one,
   against the mock answering at once (the worst case: the SDK's own work is
   all there is to compare with) and against the mock waiting LATENCY before
@@ -53,6 +55,8 @@ import mockllm_server  # noqa: E402
 
 WORKERS = 4
 LATENCY = "20ms"  # the mock's time to first token, for the second reading
+# A prompt the mock echoes back word by word: a long answer's stream.
+LONG = " ".join("word%d" % i for i in range(40))[:200]
 
 SINK = r"""
 import json, socket, sys
@@ -81,10 +85,12 @@ def openai_case(addr):
 
     c = openai.OpenAI(base_url="http://%s/v1" % addr, api_key="k")
     msgs = [{"role": "user", "content": "Add 1 to 42"}]
+    long_msgs = [{"role": "user", "content": LONG}]
     return (
         "openai %s chat.completions.create" % openai.__version__,
         lambda: c.chat.completions.create(model="m", messages=msgs),
         lambda: c.chat.completions.create(model="m", messages=msgs, stream=True),
+        lambda: c.chat.completions.create(model="m", messages=long_msgs, stream=True),
     )
 
 
@@ -93,10 +99,12 @@ def anthropic_case(addr):
 
     c = anthropic.Anthropic(base_url="http://" + addr, api_key="k", max_retries=0)
     req = dict(model="claude-haiku-4-5", max_tokens=100, messages=[{"role": "user", "content": "Add 1 to 42"}])
+    long_req = dict(req, messages=[{"role": "user", "content": LONG}])
     return (
         "anthropic %s messages.create" % anthropic.__version__,
         lambda: c.messages.create(**req),
         lambda: c.messages.create(stream=True, **req),
+        lambda: c.messages.create(stream=True, **long_req),
     )
 
 
@@ -108,10 +116,11 @@ def google_case(addr):
         "google-genai %s models.generate_content" % genai.__version__,
         lambda: c.models.generate_content(model="gemini-2.5-flash", contents="Add 1 to 42"),
         lambda: c.models.generate_content_stream(model="gemini-2.5-flash", contents="Add 1 to 42"),
+        lambda: c.models.generate_content_stream(model="gemini-2.5-flash", contents=LONG),
     )
 
 
-MEASURES = ("call", "stream", "ttfc", "cpu_call", "cpu_stream")
+MEASURES = ("call", "stream", "ttfc", "cpu_call", "cpu_stream", "long", "long_chunks")
 
 
 def switch(patches):
@@ -160,7 +169,7 @@ class Settler:
             time.sleep(0)
 
 
-def sample(plain, stream, settle, out):
+def sample(plain, stream, long_stream, settle, out):
     """Appends one sample of each of MEASURES to out's lists. The cpu_ ones
     are the CPU time of the program's thread: what the patches add to it
     is their own work, which a loaded machine's scheduling hides in the
@@ -177,6 +186,12 @@ def sample(plain, stream, settle, out):
     out["cpu_stream"].append(time.thread_time() - c0)
     settle()
     out["ttfc"].append(first_chunk(stream, settle))
+    t0, n = time.perf_counter(), 0
+    for _ in long_stream():
+        n += 1
+    out["long"].append(time.perf_counter() - t0)
+    out["long_chunks"].append(n)
+    settle()
 
 
 def first_chunk(stream, settle):
@@ -252,7 +267,7 @@ def measure(n):
 
     settle = Settler(cl)
     results = {}
-    for name, plain, stream, slow_stream in cases:
+    for name, plain, stream, long_stream, slow_stream in cases:
         base = {m: [] for m in MEASURES + ("ttfc_latency",)}
         patched = {m: [] for m in MEASURES + ("ttfc_latency",)}
         patches.install()
@@ -264,10 +279,12 @@ def measure(n):
                     plain()  # warm up connections, imports and caches
                     for _ in stream():
                         pass
+                    for _ in long_stream():
+                        pass
             for i in range(n):
                 for on in (False, True) if i % 2 == 0 else (True, False):
                     set_patched(on)
-                    sample(plain, stream, settle, patched if on else base)
+                    sample(plain, stream, long_stream, settle, patched if on else base)
             for i in range(max(n // 4, 10)):
                 for on in (False, True) if i % 2 == 0 else (True, False):
                     set_patched(on)
@@ -310,6 +327,11 @@ def main():
         print(name)
         print("  added latency per call:      %.3f ms (%.3f -> %.3f ms)" % ((p["call"] - b["call"]) * 1e3, b["call"] * 1e3, p["call"] * 1e3))
         print("  added latency per stream:    %.3f ms (%.3f -> %.3f ms)" % ((p["stream"] - b["stream"]) * 1e3, b["stream"] * 1e3, p["stream"] * 1e3))
+        chunks = b["long_chunks"]
+        print(
+            "  added latency, long stream:  %.3f ms (%.3f -> %.3f ms), %d chunks: %.1f us per chunk"
+            % ((p["long"] - b["long"]) * 1e3, b["long"] * 1e3, p["long"] * 1e3, chunks, (p["long"] - b["long"]) * 1e6 / chunks)
+        )
         for key, label in (("ttfc", "time to first chunk:       "), ("ttfc_latency", "time to first chunk, %s:  " % LATENCY)):
             r, paired, lo, hi = ratios(patched[key], base[key], sizes[key])
             print(
