@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -173,6 +174,96 @@ def test_values_shortcut_agrees_with_places(selector):
     # grammar's reference walk.
     docs = {"chunk": {"type": "d", "index": 0, "delta": {"type": "t", "text": "hi"}, "list": [{"v": 1}, {"v": 2}]}}
     assert selectors.values(docs, selector) == [c[k] for c, k in selectors.places(docs, selector)]
+
+
+def live_chunks():
+    """Streamed chunks as the SDK makes them: ChatCompletionChunks of text,
+    of a tool call, of no choices and with an extra field, and Responses
+    events built the way openai builds them (set fields only)."""
+    from openai.types.chat import ChatCompletionChunk
+    from openai.types.responses import ResponseTextDeltaEvent, ResponseTextDoneEvent
+
+    def chat(*choices, **extra):
+        return ChatCompletionChunk.model_validate(
+            {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": list(choices), **extra}
+        )
+
+    call = {"index": 0, "id": "t1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}
+    event = {"item_id": "i1", "output_index": 0, "content_index": 0, "sequence_number": 3}
+    return [
+        chat({"index": 0, "delta": {"role": "assistant", "content": "Höhe "}}),
+        chat({"index": 0, "delta": {"content": None}, "finish_reason": "stop"}, {"index": 1, "delta": {"content": "two"}}),
+        chat({"index": 0, "delta": {"tool_calls": [call]}}),
+        chat(),
+        chat({"index": 0, "delta": {"content": "x"}, "x_parts": [{"text": "a"}, "b", {"no": "text"}]}, usage=None),
+        ResponseTextDeltaEvent.model_construct(type="response.output_text.delta", delta="4", **event),
+        ResponseTextDoneEvent.model_construct(type="response.output_text.done", text="42", **event),
+    ]
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        ("chunk", "choices", None, "delta", "content"),
+        ("chunk", "choices", -1, "delta", "content"),
+        ("chunk", "choices", 5, "delta", "content"),
+        ("chunk", "choices", None, "delta", "tool_calls", None, "function", "arguments"),
+        ("chunk", "choices", 0, "x_parts"),
+        ("chunk", "choices", 0, ("?", "missing", None), "delta", "content"),
+        ("chunk", "choices", 0, "delta", ("?", "role", "assistant"), "content"),
+        ("chunk", ("?", "type", "response.output_text.delta"), "delta"),
+        ("chunk", ("?", "type", "response.output_text.done"), "text"),
+        ("chunk", "id", ("?", "missing", None)),
+        ("chunk", "model", "no field of a str"),
+        ("chunk", "copy"),  # a method, not a field
+    ],
+)
+def test_fields_of_a_live_chunk_agree_with_values_of_its_dump(selector):
+    from aco.taint.response import tainter
+
+    taint = tainter("n1")
+    for chunk in live_chunks():
+        # The chunk as the program has it: its strings tainted in place.
+        chunk = taint(chunk)
+        want = [t for v in selectors.values({"chunk": runtime.dump(chunk)}, selector) for t in selectors._texts(v)]
+        got = [t for v in selectors.fields(chunk, selector) for t in selectors.field_texts(v)]
+        assert got == want, chunk
+
+
+def test_a_pydantic_chunk_is_written_as_its_dump_in_json_text():
+    from aco.taint.response import tainter
+
+    taint = tainter("n1")
+    for chunk in live_chunks():
+        plain = runtime.dump(chunk)
+        text, data = runtime._chunk_entry(taint(chunk))
+        assert data is None  # written by pydantic's serializer, in one call
+        assert json.loads(text) == {"type": runtime.type_name(type(chunk)), "data": plain}
+    assert '"content":"Höhe "' in runtime._chunk_entry(live_chunks()[0])[0]  # UTF-8, as the protocol writes it
+    # JSON has no NaN: pydantic writes null, as the SDK's to_json() does, and the chunk is kept.
+    first = live_chunks()[0]
+    logprobs = {"content": [{"token": "x", "logprob": float("nan"), "top_logprobs": []}]}
+    nan = type(first).model_validate(dict(first.model_dump(), choices=[dict(first.choices[0].model_dump(), logprobs=logprobs)]))
+    text, _ = runtime._chunk_entry(nan)
+    assert json.loads(text)["data"]["choices"][0]["logprobs"]["content"][0]["logprob"] is None
+    # An object the SDK built without validating it (a dict where a model
+    # belongs) is written as it is, and no warning reaches the program.
+    off = first.model_copy(update={"choices": [first.choices[0].model_copy(update={"logprobs": logprobs})]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert json.loads(runtime._chunk_entry(off)[0])["data"]["choices"][0]["logprobs"]["content"][0]["token"] == "x"
+        assert runtime.dump(off)["choices"][0]["logprobs"]["content"][0]["token"] == "x"
+
+    from openai.types.chat import ChatCompletionChunk
+
+    class OwnDump(ChatCompletionChunk):
+        def model_dump(self, **kwargs):
+            return dict(super().model_dump(**kwargs), own=True)
+
+    own = OwnDump.model_validate(live_chunks()[0].model_dump())
+    text, data = runtime._chunk_entry(own)
+    # A class with a dump of its own is written the general way: that dump.
+    assert data["own"] is True and json.loads(text)["data"] == data
 
 
 # --- JSON and hashing ----------------------------------------------------

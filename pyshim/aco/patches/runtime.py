@@ -145,8 +145,11 @@ def dump(model):
     fields included (a dump of every field would rebuild one that says all
     were set, so the replay's to_dict() would differ from the live one's);
     and it is smaller, which is work saved when a stream ends (a google-genai
-    chunk's dump is a third of the size)."""
-    return model.model_dump(mode="json", exclude_unset=True)
+    chunk's dump is a third of the size). Without pydantic's warnings: an
+    object the SDK built without validating it (openai's construct) may
+    hold a dict where a model belongs, and the program must not see aco
+    warn about it."""
+    return model.model_dump(mode="json", exclude_unset=True, warnings=False)
 
 
 def canonical_json(value):
@@ -630,6 +633,14 @@ class Call:
                 out.extend(selectors._texts(value))
         return out
 
+    def _chunk_fields_text(self, chunk):
+        """_chunk_text(dump(chunk)), read off the chunk itself."""
+        out = []
+        for sel in self.method["stream"]["text"]:
+            for value in selectors.fields(chunk, sel):
+                out.extend(selectors.field_texts(value))
+        return out
+
     def _record(self, output, output_text, cached):
         req = {"request": self.sent}
         m = self.method
@@ -734,8 +745,7 @@ def _dump_chunk(chunk):
     """dump(chunk) for a pydantic model: the document model_dump_json()
     writes (plain strings, no sentinels) as Python objects, made in Rust
     with no JSON text in between, several times faster than writing the
-    text and parsing it back; to_json(chunk) for anything else. A chunk is
-    dumped when the program asks for the one after it (see _Proxy)."""
+    text and parsing it back; to_json(chunk) for anything else."""
     if getattr(chunk, "__pydantic_serializer__", None) is not None:
         try:
             return dump(chunk)
@@ -750,6 +760,39 @@ def _entry_json(entry):
     if _encode_request is not None:
         return "".join(_encode_request(entry, 0))
     return _protocol.dumps(entry)
+
+
+_writers = {}  # chunk class -> _writer(class)
+
+
+def _writer(cls):
+    """How a stream's chunks of class cls are written down: for a pydantic
+    model whose dump is pydantic's own, the start of its entry's JSON text
+    and its serializer, which writes dump(chunk) as JSON text in one call
+    (no Python objects made on the way, and no encoding them after); else
+    None, for _chunk_entry's general way."""
+    w = _writers.get(cls, _NOTHING)
+    if w is _NOTHING:
+        w = None
+        serializer = getattr(cls, "__pydantic_serializer__", None)
+        if serializer is not None and getattr(getattr(cls, "model_dump", None), "__module__", None) == "pydantic.main":
+            w = ('{"type":%s,"data":' % _protocol.dumps(type_name(cls)), serializer.to_json)
+        _writers[cls] = w
+    return w
+
+
+def _chunk_entry(chunk):
+    """A chunk's entry, {"type": its class, "data": dump(chunk)}, as JSON
+    text, and whether its stream text is read off the chunk itself (by
+    selectors.fields; else off the data of the entry, the second value)."""
+    w = _writer(type(chunk))
+    if w is not None:
+        try:
+            return w[0] + w[1](chunk, by_alias=False, exclude_unset=True, warnings=False).decode() + "}", None
+        except Exception:
+            pass
+    data = _dump_chunk(chunk)
+    return _entry_json({"type": type_name(type(chunk)), "data": data}), data
 
 
 _make_tainter = None  # aco.taint.response_tainter, once looked up
@@ -848,14 +891,14 @@ class _Proxy:
         self._aco_held = _NOTHING
         call = self._aco_call
         try:
-            data = _dump_chunk(chunk)
-            self._aco_entries.append(_entry_json({"type": type_name(type(chunk)), "data": data}))
+            entry, data = _chunk_entry(chunk)
+            self._aco_entries.append(entry)
         except Exception:
             _log.log("%s: writing down a streamed chunk failed; the stream is recorded without it" % call.api, exc_info=True)
             return
         if self._aco_text is not None:
             try:
-                self._aco_text.extend(call._chunk_text(data))
+                self._aco_text.extend(call._chunk_text(data) if data is not None else call._chunk_fields_text(chunk))
             except Exception as e:
                 call._failed("stream.text", e)
                 self._aco_text = None

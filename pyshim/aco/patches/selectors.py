@@ -57,6 +57,79 @@ def values(docs, selector):
     return [value]
 
 
+def fields(root, selector):
+    """values() over a live pydantic model rather than its dump: selector's
+    steps after its root walked from root, where a field step reads what a
+    dict holds under its key or a model holds as that field (in its
+    __dict__, or as a pydantic extra), so it finds what dump(root) holds
+    there. (A field the API left unset holds its default, where the dump,
+    of the set fields, has nothing: None for the text fields of the SDKs'.)
+    A streamed chunk's text is read this way while its dump goes straight
+    to JSON text."""
+    found = [root]
+    for step in selector[1:]:
+        t = type(step)
+        nxt = []
+        for value in found:
+            if t is str or t is tuple:
+                name = step if t is str else step[1]
+                if isinstance(value, dict):
+                    held = value.get(name, _ABSENT)
+                elif hasattr(type(value), "__pydantic_serializer__"):
+                    held = _field(value, name)
+                else:  # its dump is not an object
+                    continue
+                if t is str:
+                    if held is not _ABSENT:
+                        nxt.append(held)
+                elif (None if held is _ABSENT else held) == step[2]:
+                    nxt.append(value)
+            elif isinstance(value, (list, tuple)):
+                if step is None:
+                    nxt.extend(value)
+                elif -len(value) <= step < len(value):
+                    nxt.append(value[step])
+        if not nxt:
+            return nxt
+        found = nxt
+    return found
+
+
+_ABSENT = object()
+
+
+def _field(model, name):
+    d = model.__dict__
+    if name in d:
+        return d[name]
+    extra = getattr(model, "__pydantic_extra__", None)
+    if extra and name in extra:
+        return extra[name]
+    return _ABSENT
+
+
+def field_texts(value):
+    """_texts() of a value fields() found: its parts may be models too."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        out = []
+        for part in value:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            if isinstance(part, dict):
+                text = part.get("text")
+            elif hasattr(type(part), "__pydantic_serializer__"):
+                text = _field(part, "text")
+            else:
+                continue
+            if isinstance(text, str):
+                out.append(text)
+        return out
+    return []
+
+
 def _texts(value):
     # A content field is a string or a list of parts; parts carry their text
     # under "text" (OpenAI's {"type": "text", "text": ...} and its kin).
