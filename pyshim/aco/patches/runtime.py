@@ -635,9 +635,18 @@ class Call:
 
     def _chunk_fields_text(self, chunk):
         """_chunk_text(dump(chunk)), read off the chunk itself."""
+        sels = self.method["stream"]["text"]
+        walks = _text_walks.get(sels)
+        if walks is None:
+            walks = _text_walks[sels] = [selectors.field_walk(sel) for sel in sels]
+        found = []
+        for walk in walks:
+            walk(chunk, found)
         out = []
-        for sel in self.method["stream"]["text"]:
-            for value in selectors.fields(chunk, sel):
+        for value in found:
+            if type(value) is str:  # the common case of field_texts
+                out.append(value)
+            elif value is not None:
                 out.extend(selectors.field_texts(value))
         return out
 
@@ -763,6 +772,7 @@ def _entry_json(entry):
 
 
 _writers = {}  # chunk class -> _writer(class)
+_text_walks = {}  # a method's stream.text -> its selectors' field walks
 
 
 def _writer(cls):
@@ -815,6 +825,7 @@ def _chunk_tainter(node_id):
 
 
 _NOTHING = object()  # a proxy's _aco_held when it holds no chunk
+_FIRST = object()  # ... and no chunk has come yet
 
 
 class _Proxy:
@@ -822,16 +833,19 @@ class _Proxy:
     goes to it, and isinstance sees its class (the way wrapt's ObjectProxy
     does it). Iteration hands on the SDK's own chunks as they arrive.
 
-    It also records the stream. The chunk the program got last is written
-    down (_aco_write: its dump as JSON text, and the stream text it holds)
-    when the program asks for the next one, before the wait for that, or
-    when the stream ends: the program never waits for it with a chunk in
-    hand, and the proxy holds one chunk at a time, so a long stream costs
-    its JSON text, not a pile of objects for the garbage collector to walk
-    over and over. The node is recorded once (_aco_finish), when the
-    stream ends, is closed, or is garbage-collected unfinished. The proxy
-    is made and its first chunk handed on between the program's call and
-    its first chunk, which is why one object does both."""
+    It also records the stream. Each chunk is written down (_aco_write:
+    its dump as JSON text, and the stream text it holds) as it comes,
+    before it is tainted: pydantic writes a plain str faster than a
+    TaintStr, about which it asks Python two questions that fail. The
+    first chunk is the exception, being on the way to the time to first
+    chunk: it is held, and written down when the program asks for the next
+    one, before the wait for that, or when the stream ends. So the proxy
+    holds no chunk but the first, and a long stream costs its JSON text,
+    not a pile of objects for the garbage collector to walk over and
+    over. The node is recorded once (_aco_finish), when the stream ends,
+    is closed, or is garbage-collected unfinished. The proxy is made and
+    its first chunk handed on between the program's call and its first
+    chunk, which is why one object does both."""
 
     # Slots for its own fields; a __dict__ for whatever the program sets on
     # its stream, as on the SDK's.
@@ -844,7 +858,7 @@ class _Proxy:
         self._aco_inner = inner
         self._aco_it = None
         self._aco_call = call
-        self._aco_held = _NOTHING  # the chunk handed on last, not written down yet
+        self._aco_held = _FIRST  # then the first chunk, until it is written down
         self._aco_entries = []  # the JSON text of each chunk's entry
         self._aco_text = []  # the stream text's pieces; None once stream.text failed
         self._aco_done = False
@@ -874,21 +888,29 @@ class _Proxy:
         except Exception:
             pass
 
-    def _aco_add(self, chunk):
-        """The chunk the program gets: chunk, with any output edit, tainted."""
+    def _aco_add(self, chunk, first):
+        """The chunk the program gets: chunk, with any output edit, written
+        down (held, if it is the first), tainted."""
         if self._aco_edit is not None:
             try:
                 chunk = self._aco_edit.chunk(chunk)
             except Exception:
                 _log.log("%s: editing a streamed chunk failed" % self._aco_call.api, exc_info=True)
-        self._aco_held = chunk
+        if first:
+            self._aco_held = chunk
+        else:
+            self._aco_write(chunk)
         taint = self._aco_taint
         return chunk if taint is None else taint(chunk)
 
-    def _aco_write(self):
-        """Write down the chunk handed on last."""
+    def _aco_write_held(self):
         chunk = self._aco_held
         self._aco_held = _NOTHING
+        if chunk is not _FIRST and chunk is not _NOTHING:
+            self._aco_write(chunk)
+
+    def _aco_write(self, chunk):
+        """Add chunk's entry and its stream text to the recording."""
         call = self._aco_call
         try:
             entry, data = _chunk_entry(chunk)
@@ -907,8 +929,7 @@ class _Proxy:
         if self._aco_done:
             return
         self._aco_done = True
-        if self._aco_held is not _NOTHING:
-            self._aco_write()
+        self._aco_write_held()
         call = self._aco_call
         try:
             output = '{"type":%s,"chunks":[%s]}' % (_protocol.dumps(type_name(type(self._aco_inner))), ",".join(self._aco_entries))
@@ -925,8 +946,9 @@ class _StreamProxy(_Proxy):
         return self
 
     def __next__(self):
-        if self._aco_held is not _NOTHING:
-            self._aco_write()
+        held = self._aco_held
+        if held is not _NOTHING and held is not _FIRST:
+            self._aco_write_held()
         if self._aco_it is None:
             self._aco_it = iter(self._aco_inner)
         try:
@@ -934,10 +956,13 @@ class _StreamProxy(_Proxy):
         except BaseException:
             self._aco_finish()
             raise
-        # _aco_add(chunk), its common case written out: no edit.
+        # _aco_add(chunk, held is _FIRST), its common case written out: no edit.
         if self._aco_edit is not None:
-            return self._aco_add(chunk)
-        self._aco_held = chunk
+            return self._aco_add(chunk, held is _FIRST)
+        if held is _FIRST:
+            self._aco_held = chunk
+        else:
+            self._aco_write(chunk)
         taint = self._aco_taint
         return chunk if taint is None else taint(chunk)
 
@@ -968,8 +993,9 @@ class _AsyncStreamProxy(_Proxy):
         return self
 
     async def __anext__(self):
-        if self._aco_held is not _NOTHING:
-            self._aco_write()
+        held = self._aco_held
+        if held is not _NOTHING and held is not _FIRST:
+            self._aco_write_held()
         if self._aco_it is None:
             self._aco_it = self._aco_inner.__aiter__()
         try:
@@ -977,7 +1003,7 @@ class _AsyncStreamProxy(_Proxy):
         except BaseException:
             self._aco_finish()
             raise
-        return self._aco_add(chunk)
+        return self._aco_add(chunk, held is _FIRST)
 
     async def __aenter__(self):
         enter = getattr(self._aco_inner, "__aenter__", None)

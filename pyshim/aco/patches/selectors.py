@@ -64,48 +64,128 @@ def fields(root, selector):
     __dict__, or as a pydantic extra), so it finds what dump(root) holds
     there. (A field the API left unset holds its default, where the dump,
     of the set fields, has nothing: None for the text fields of the SDKs'.)
-    A streamed chunk's text is read this way while its dump goes straight
-    to JSON text."""
-    found = [root]
-    for step in selector[1:]:
+    A streamed chunk's text is read this way, on every chunk, while its
+    dump goes straight to JSON text: by a walk made once per selector
+    (field_walk), one function per step, since a generic walk interpreting
+    the steps costs five times the bytecode of the equivalent attribute
+    reads."""
+    out = []
+    walk = _walks.get(selector)
+    if walk is None:
+        walk = _walks[selector] = field_walk(selector)
+    walk(root, out)
+    return out
+
+
+_walks = {}  # selector -> field_walk(selector)
+
+
+def field_walk(selector):
+    """A function (root, out) that appends to out what fields(root, selector) finds."""
+    walk = None  # the last step appends what it finds
+    for step in reversed(selector[1:]):
         t = type(step)
-        nxt = []
-        for value in found:
-            if t is str or t is tuple:
-                name = step if t is str else step[1]
-                if isinstance(value, dict):
-                    held = value.get(name, _ABSENT)
-                elif hasattr(type(value), "__pydantic_serializer__"):
-                    held = _field(value, name)
-                else:  # its dump is not an object
-                    continue
-                if t is str:
-                    if held is not _ABSENT:
-                        nxt.append(held)
-                elif (None if held is _ABSENT else held) == step[2]:
-                    nxt.append(value)
-            elif isinstance(value, (list, tuple)):
-                if step is None:
-                    nxt.extend(value)
-                elif -len(value) <= step < len(value):
-                    nxt.append(value[step])
-        if not nxt:
-            return nxt
-        found = nxt
-    return found
+        if t is str:
+            walk = _field_step(step, walk)
+        elif t is tuple:
+            walk = _filter_step(step[1], step[2], walk)
+        elif step is None:
+            walk = _each_step(walk)
+        else:
+            walk = _index_step(step, walk)
+    return walk if walk is not None else _append
+
+
+def _append(value, out):
+    out.append(value)
 
 
 _ABSENT = object()
+_NOT_OBJECT = object()
+_kinds = {}  # type -> _DICT, _MODEL or 0: how a field step reads its values
+_DICT, _MODEL = 1, 2
 
 
-def _field(model, name):
-    d = model.__dict__
-    if name in d:
-        return d[name]
-    extra = getattr(model, "__pydantic_extra__", None)
-    if extra and name in extra:
-        return extra[name]
-    return _ABSENT
+def _kind(t):
+    k = _DICT if issubclass(t, dict) else _MODEL if hasattr(t, "__pydantic_serializer__") else 0
+    _kinds[t] = k
+    return k
+
+
+def _held(value, name):
+    """What value holds under name, as its dump would: _ABSENT when it
+    lacks it, _NOT_OBJECT when its dump is not an object."""
+    t = type(value)
+    k = _DICT if t is dict else _kinds.get(t)
+    if k is None:
+        k = _kind(t)
+    if k == _DICT:
+        return value.get(name, _ABSENT)
+    if k == 0:
+        return _NOT_OBJECT
+    held = value.__dict__.get(name, _ABSENT)
+    if held is _ABSENT:
+        extra = getattr(value, "__pydantic_extra__", None)
+        if extra:
+            return extra.get(name, _ABSENT)
+    return held
+
+
+def _field_step(name, nxt):
+    def walk(value, out):
+        t = type(value)
+        if t is dict:  # _held(value, name), its common cases written out
+            held = value.get(name, _ABSENT)
+        elif _kinds.get(t) == _MODEL:
+            held = value.__dict__.get(name, _ABSENT)
+            if held is _ABSENT:
+                held = _held(value, name)
+        else:
+            held = _held(value, name)
+        if held is _ABSENT or held is _NOT_OBJECT:
+            return
+        if nxt is None:
+            out.append(held)
+        else:
+            nxt(held, out)
+
+    return walk
+
+
+def _filter_step(name, want, nxt):
+    def walk(value, out):
+        held = _held(value, name)
+        if held is _NOT_OBJECT or (None if held is _ABSENT else held) != want:
+            return
+        if nxt is None:
+            out.append(value)
+        else:
+            nxt(value, out)
+
+    return walk
+
+
+def _each_step(nxt):
+    def walk(value, out):
+        if isinstance(value, (list, tuple)):
+            if nxt is None:
+                out.extend(value)
+            else:
+                for item in value:
+                    nxt(item, out)
+
+    return walk
+
+
+def _index_step(index, nxt):
+    def walk(value, out):
+        if isinstance(value, (list, tuple)) and -len(value) <= index < len(value):
+            if nxt is None:
+                out.append(value[index])
+            else:
+                nxt(value[index], out)
+
+    return walk
 
 
 def field_texts(value):
@@ -120,10 +200,8 @@ def field_texts(value):
                 continue
             if isinstance(part, dict):
                 text = part.get("text")
-            elif hasattr(type(part), "__pydantic_serializer__"):
-                text = _field(part, "text")
             else:
-                continue
+                text = _held(part, "text")
             if isinstance(text, str):
                 out.append(text)
         return out
