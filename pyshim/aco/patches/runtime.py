@@ -793,8 +793,9 @@ def _writer(cls):
 
 def _chunk_entry(chunk):
     """A chunk's entry, {"type": its class, "data": dump(chunk)}, as JSON
-    text, and whether its stream text is read off the chunk itself (by
-    selectors.fields; else off the data of the entry, the second value)."""
+    text, and the dump as JSON values, or None when the chunk's serializer
+    wrote the text directly (its stream text is then read off the chunk
+    itself, by Call._chunk_fields_text)."""
     w = _writer(type(chunk))
     if w is not None:
         try:
