@@ -276,35 +276,35 @@ def encode(msg):
     t = msg.get("type") if isinstance(msg, dict) else None
     if type(t) is not str or not t:
         raise ValueError('protocol: a message needs a "type" string, got %r' % (msg,))
+    raw = None
+    for v in msg.values():
+        if type(v) is RawJSON:
+            raw = [(k, v.text) for k, v in msg.items() if type(v) is RawJSON]
+            break
     try:
-        text = _dumps_utf8(msg)
-    except _Raw:
-        text = _with_raw(msg, False)
-    try:
-        data = text.encode("utf-8")
+        return (_dumps_utf8(msg) + "\n" if raw is None else _with_raw(msg, raw, False)).encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (from surrogateescape'd bytes, say) has no UTF-8
         # form; as a \u escape it is still valid JSON.
-        try:
-            text = _dumps_ascii(msg)
-        except _Raw:
-            text = _with_raw(msg, True)
-        data = text.encode("ascii")
-    return data + b"\n"
+        return (_dumps_ascii(msg) + "\n" if raw is None else _with_raw(msg, raw, True)).encode("ascii")
 
 
-def _with_raw(msg, ascii_only):
-    # The message without its RawJSON fields, then each of them after the
-    # others: a JSON object's fields have no order. The encoder is met again
-    # for what the rest holds; ascii_only rewrites the raw text's escapes.
+def _with_raw(msg, raw, ascii_only):
+    # The message's line (its newline too), not yet encoded: the message without
+    # its RawJSON fields (raw: their names and text), then each of them
+    # after the others, as a JSON object's fields have no order. The encoder
+    # is met again for what the rest holds; ascii_only rewrites the raw
+    # text's escapes. One join makes it: a stream's raw output is most of
+    # the line, and each copy of it counts.
     dumps = _dumps_ascii if ascii_only else _dumps_utf8
-    raw = [(k, v.text) for k, v in msg.items() if type(v) is RawJSON]
     text = dumps({k: v for k, v in msg.items() if type(v) is not RawJSON})
+    parts = [text[:-1]]
     for k, v in raw:
         if ascii_only:
             v = dumps(loads(v))
-        text = "%s,%s:%s}" % (text[:-1], dumps(k if isinstance(k, str) else str(k)), v)
-    return text
+        parts += (",", dumps(k if isinstance(k, str) else str(k)), ":", v)
+    parts.append("}\n")
+    return "".join(parts)
 
 
 def decode(line):
