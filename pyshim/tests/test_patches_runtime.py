@@ -176,6 +176,44 @@ def test_values_shortcut_agrees_with_places(selector):
     assert selectors.values(docs, selector) == [c[k] for c, k in selectors.places(docs, selector)]
 
 
+
+@pytest.mark.parametrize(
+    "selector,reaches",
+    [
+        (("request", "messages", None, "content"), True),
+        (("request", "messages", None, "content", None, "text"), True),
+        (("request", "messages", -1, "content", 0, "text"), True),
+        (("request", "messages", 7, "content"), False),
+        (("request", "messages", None, ("?", "role", "user"), "content", None, "text"), True),
+        (("request", "messages", None, ("?", "role", "nobody"), "content"), False),
+        (("request", "tools", None, "function", "name"), True),
+        (("request", "tools", None), True),
+        (("request", "model", None), False),
+        (("request", "messages", None, "content", None), True),
+    ],
+)
+def test_a_walk_over_lists_agrees_with_places(selector, reaches):
+    # A selector with an index or every-element step is walked by its
+    # field_walk; places() is the reference. The document mixes what a
+    # walk must pass over: strings where lists are expected, parts that
+    # are not objects, messages without the field.
+    docs = {
+        "request": {
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "a"}, "bare", {"type": "image"}, {"text": "b"}]},
+                {"role": "user"},
+                ["not", "a", "message"],
+                {"role": "assistant", "content": [{"text": "c"}]},
+            ],
+            "tools": [{"function": {"name": "f"}}, {"function": {}}, {"type": "web"}, {"function": {"name": "g"}}],
+        }
+    }
+    want = [c[k] for c, k in selectors.places(docs, selector)]
+    assert selectors.values(docs, selector) == want
+    assert bool(want) is reaches
+
 def live_chunks():
     """Streamed chunks as the SDK makes them: ChatCompletionChunks of text,
     of a tool call, of no choices and with an extra field, and Responses
@@ -874,3 +912,4 @@ def test_prepare_parses_no_snapshot_for_plain_requests(monkeypatch):
         assert call.request == request_
         assert len(parsed) == 1
         parsed.clear()
+

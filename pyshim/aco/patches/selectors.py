@@ -40,8 +40,10 @@ def values(docs, selector):
     # Field and filter steps are walked directly: most selectors
     # (request.stream, response.model, a stream's chunk[?type=="..."].delta.text)
     # are made of those only or miss at one, and they run on every call
-    # before the request goes out, or on every streamed chunk. places()
-    # takes the rest.
+    # before the request goes out, or on every streamed chunk. One with an
+    # index or every-element step (request.messages[*].content) is walked
+    # from its root by its field_walk, which finds what places() does, in
+    # the same order, without making a (container, key) pair per value.
     value = docs
     for step in selector:
         t = type(step)
@@ -53,7 +55,7 @@ def values(docs, selector):
             if not isinstance(value, dict) or value.get(step[1]) != step[2]:
                 return []
         else:
-            return [container[key] for container, key in places(docs, selector)]
+            return fields(docs[selector[0]], selector)
     return [value]
 
 
