@@ -2,6 +2,7 @@
 response objects, request hashing, rebuilding recorded responses, text
 overwrites, and installing the patches."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -913,3 +914,21 @@ def test_prepare_parses_no_snapshot_for_plain_requests(monkeypatch):
         assert len(parsed) == 1
         parsed.clear()
 
+
+def test_canonical_json_is_the_text_recorded_hashes_were_made_of():
+    # Cached calls are found by input_hash: a change to the text it hashes
+    # would miss every call recorded before it. canonical_json is written
+    # with json's C encoder, made once; this pins it to the json.dumps it
+    # stands for.
+    value = {
+        "b": [1.5, None, True, False, -0.0, 10**30, 1e300, float("nan")],
+        "a": {"z": {}, "y": [], "é": "é\u2028\ud800\"\\\n"},
+        "10": 1,
+        "2": "x",
+    }
+    want = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert runtime.canonical_json(value) == want
+    assert runtime.input_hash("api", {"a": 1}) == hashlib.sha256(b'{"api":"api","request":{"a":1}}').hexdigest()
+    assert runtime.input_hash("api", value) != runtime.input_hash("api", dict(value, a={}))  # surrogate and all
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        runtime.canonical_json({"a": object()})

@@ -152,12 +152,34 @@ def dump(model):
     return model.model_dump(mode="json", exclude_unset=True, warnings=False)
 
 
+def _not_serializable(v):
+    raise TypeError("Object of type %s is not JSON serializable" % type(v).__name__)
+
+
+try:
+    import _json
+
+    # json.dumps(value, sort_keys=True, separators=(",", ":"),
+    # ensure_ascii=False) without the circular check (a request is JSON
+    # values, parsed or copied): the C encoder json.dumps would make, made
+    # once rather than on every call, with the JSONEncoder object around it.
+    _encode_canonical = _json.make_encoder(None, _not_serializable, _json.encode_basestring, None, ":", ",", True, False, True)
+except Exception:  # a Python without the accelerator
+    _encode_canonical = None
+
+
 def canonical_json(value):
+    """The JSON text input_hash hashes: sorted keys, no spaces, UTF-8."""
+    if _encode_canonical is not None:
+        return "".join(_encode_canonical(value, 0))
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def input_hash(api, request):
-    return hashlib.sha256(canonical_json({"api": api, "request": request}).encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate (a surrogateescape'd file name in a
+    # prompt, say) has no UTF-8 form, and must not cost the call its node;
+    # every other text hashes as it always has.
+    return hashlib.sha256(canonical_json({"api": api, "request": request}).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def type_name(cls):
