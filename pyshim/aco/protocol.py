@@ -276,11 +276,7 @@ def encode(msg):
     t = msg.get("type") if isinstance(msg, dict) else None
     if type(t) is not str or not t:
         raise ValueError('protocol: a message needs a "type" string, got %r' % (msg,))
-    raw = None
-    for v in msg.values():
-        if type(v) is RawJSON:
-            raw = [(k, v.text) for k, v in msg.items() if type(v) is RawJSON]
-            break
+    raw = [(k, v.text) for k, v in msg.items() if type(v) is RawJSON] or None
     try:
         return (_dumps_utf8(msg) + "\n" if raw is None else _with_raw(msg, raw, False)).encode("utf-8")
     except UnicodeEncodeError:
